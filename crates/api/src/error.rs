@@ -1,0 +1,195 @@
+//! The one error shape of the API. Every layer's error is mapped here, once.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use chrono::{DateTime, Utc};
+use procdash_domain::{DomainError, FieldError};
+use procdash_persistence::PersistenceError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::request_id;
+
+/// One invalid input field.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    /// The field, as the client named it (`steps[0].name`, `page`, `body`).
+    #[schema(example = "entity_id")]
+    pub field: String,
+    #[schema(example = "must be at most 100 characters")]
+    pub message: String,
+}
+
+/// The body of every 4xx and 5xx response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    #[schema(example = "Run 42 not found")]
+    pub detail: String,
+    #[schema(example = 404)]
+    pub status_code: u16,
+    /// A stable machine-readable kind: validation_error, not_found, conflict, payload_too_large,
+    /// unsupported_media_type, method_not_allowed, internal_error.
+    #[schema(example = "not_found")]
+    pub error_type: String,
+    pub timestamp: DateTime<Utc>,
+    #[schema(example = "5f0c6a1e-2f4b-4f6e-9d7a-3b1f0f2f8c11")]
+    pub request_id: Option<String>,
+    /// Present on 422 responses: every rejected field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldErrorBody>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    #[error("Internal server error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    fn error_type(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Validation(_) => "validation_error",
+            Self::BadRequest(_) => "bad_request",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let errors = match self {
+            Self::Validation(errors) => Some(
+                errors
+                    .iter()
+                    .map(|e| FieldErrorBody {
+                        field: e.field.clone(),
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let detail = match self {
+            Self::Validation(errors) if !errors.is_empty() => {
+                let parts: Vec<_> = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect();
+                format!("Validation failed: {}", parts.join("; "))
+            }
+            other => other.to_string(),
+        };
+        ErrorBody {
+            detail,
+            status_code: self.status_code().as_u16(),
+            error_type: self.error_type().to_owned(),
+            timestamp: Utc::now(),
+            request_id: request_id::current(),
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(cause) = self {
+            // The cause goes to the log only; the client sees the request id to quote.
+            tracing::error!(request_id = ?request_id::current(), cause = %cause, "internal error");
+        }
+        HttpResponse::build(self.status_code())
+            .insert_header((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ))
+            .json(self.body())
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::Validation(errors) => Self::Validation(errors),
+        }
+    }
+}
+
+impl From<PersistenceError> for ApiError {
+    fn from(err: PersistenceError) -> Self {
+        match err {
+            PersistenceError::NotFound { entity, id } => {
+                Self::NotFound(format!("{} {id} not found", capitalize(entity)))
+            }
+            PersistenceError::Conflict(message) => Self::Conflict(message),
+            PersistenceError::Invalid(domain) => domain.into(),
+            other => Self::Internal(error_chain(&other)),
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Joins the field errors of several independent checks into one 422.
+pub fn merge(first: Option<ApiError>, second: Option<ApiError>) -> ApiError {
+    let mut errors = Vec::new();
+    for err in [first, second].into_iter().flatten() {
+        match err {
+            ApiError::Validation(mut e) => errors.append(&mut e),
+            other => return other,
+        }
+    }
+    ApiError::Validation(errors)
+}

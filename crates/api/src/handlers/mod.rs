@@ -1,0 +1,8 @@
+//! HTTP handlers, one module per resource. Handlers parse, call one repository function and
+//! shape the response; rules live in the domain and storage crates.
+
+pub mod processes;
+pub mod runs;
+pub mod step_runs;
+pub mod steps;
+pub mod system;

@@ -1,0 +1,92 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use procdash_persistence::Actor;
+use procdash_persistence::repo::processes;
+
+use crate::dto::process::{CreateProcessRequest, ProcessResponse, UpdateProcessRequest};
+use crate::error::{ApiResult, ErrorBody};
+use crate::pagination::{self, PageParams, PageResponse};
+use crate::state::AppState;
+
+/// Create a process, optionally with its steps.
+#[utoipa::path(
+    post, path = "/api/v1/processes/", tag = "processes",
+    request_body = CreateProcessRequest,
+    responses(
+        (status = 201, description = "The created process with its steps", body = ProcessResponse),
+        (status = 409, description = "Two steps share an index", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody),
+    )
+)]
+pub async fn create_process(
+    state: web::Data<AppState>,
+    body: web::Json<CreateProcessRequest>,
+) -> ApiResult<HttpResponse> {
+    let new = body.into_inner().into_domain()?;
+    let process = processes::create(&state.db, &Actor::anonymous(), new).await?;
+    Ok(HttpResponse::Created().json(ProcessResponse::from(process)))
+}
+
+/// List live processes, id ascending.
+#[utoipa::path(
+    get, path = "/api/v1/processes/", tag = "processes",
+    params(PageParams),
+    responses(
+        (status = 200, description = "One page of processes; Link and X-Total-Count headers", body = PageResponse<ProcessResponse>),
+        (status = 422, description = "Invalid page or size", body = ErrorBody),
+    )
+)]
+pub async fn list_processes(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let page = processes::list(&state.db, params.parse()?).await?;
+    Ok(pagination::respond(
+        &req,
+        PageResponse::from_page(page, ProcessResponse::from),
+    ))
+}
+
+/// Get one live process with its steps.
+#[utoipa::path(
+    get, path = "/api/v1/processes/{process_id}", tag = "processes",
+    params(("process_id" = i64, Path, description = "Process id")),
+    responses(
+        (status = 200, description = "The process", body = ProcessResponse),
+        (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 422, description = "The id is not an integer", body = ErrorBody),
+    )
+)]
+pub async fn get_process(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<web::Json<ProcessResponse>> {
+    let process = processes::get(&state.db, path.into_inner()).await?;
+    Ok(web::Json(process.into()))
+}
+
+/// Change a process's name and/or metadata.
+#[utoipa::path(
+    patch, path = "/api/v1/processes/{process_id}", tag = "processes",
+    params(("process_id" = i64, Path, description = "Process id")),
+    request_body = UpdateProcessRequest,
+    responses(
+        (status = 200, description = "The updated process", body = ProcessResponse),
+        (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody),
+    )
+)]
+pub async fn update_process(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<UpdateProcessRequest>,
+) -> ApiResult<web::Json<ProcessResponse>> {
+    let changes = body.into_inner().into_domain()?;
+    let process =
+        processes::update(&state.db, &Actor::anonymous(), path.into_inner(), changes).await?;
+    Ok(web::Json(process.into()))
+}

@@ -1,0 +1,81 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use procdash_domain::PageRequest;
+use procdash_persistence::Actor;
+use procdash_persistence::repo::runs;
+
+use crate::dto::run::{CreateRunRequest, RunListParams, RunResponse};
+use crate::error::{ApiResult, ErrorBody};
+use crate::pagination::{self, PageResponse};
+use crate::state::AppState;
+
+/// Start a run of a process: one pending step run per live step.
+#[utoipa::path(
+    post, path = "/api/v1/runs/", tag = "runs",
+    request_body = CreateRunRequest,
+    responses(
+        (status = 201, description = "The run, pending, with its step runs", body = RunResponse),
+        (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody),
+    )
+)]
+pub async fn create_run(
+    state: web::Data<AppState>,
+    body: web::Json<CreateRunRequest>,
+) -> ApiResult<HttpResponse> {
+    let new = body.into_inner().into_domain()?;
+    let run = runs::create(&state.db, &Actor::anonymous(), new).await?;
+    Ok(HttpResponse::Created().json(RunResponse::from(run)))
+}
+
+/// List live runs with filters, sorting and pagination.
+#[utoipa::path(
+    get, path = "/api/v1/runs/", tag = "runs",
+    params(RunListParams),
+    responses(
+        (status = 200, description = "One page of runs; Link and X-Total-Count headers", body = PageResponse<RunResponse>),
+        (status = 422, description = "Invalid filter, order or page", body = ErrorBody),
+    )
+)]
+pub async fn list_runs(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: web::Query<RunListParams>,
+) -> ApiResult<HttpResponse> {
+    let page = PageRequest::new(params.page, params.size);
+    let parsed = params.parse();
+    let (page, (filter, order)) = match (page, parsed) {
+        (Ok(page), Ok(parsed)) => (page, parsed),
+        (page, parsed) => {
+            return Err(crate::error::merge(
+                page.err().map(Into::into),
+                parsed.err(),
+            ));
+        }
+    };
+    let found = runs::list(&state.db, &filter, order, page).await?;
+    Ok(pagination::respond(
+        &req,
+        PageResponse::from_page(found, RunResponse::from),
+    ))
+}
+
+/// Get one live run with its step runs.
+#[utoipa::path(
+    get, path = "/api/v1/runs/{run_id}", tag = "runs",
+    params(("run_id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "The run", body = RunResponse),
+        (status = 404, description = "No such live run", body = ErrorBody),
+        (status = 422, description = "The id is not an integer", body = ErrorBody),
+    )
+)]
+pub async fn get_run(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<web::Json<RunResponse>> {
+    Ok(web::Json(
+        runs::get(&state.db, path.into_inner()).await?.into(),
+    ))
+}

@@ -1,0 +1,103 @@
+use actix_web::{HttpResponse, web};
+use procdash_persistence::Actor;
+use procdash_persistence::repo::step_runs;
+
+use crate::dto::step_run::{CreateStepRunRequest, StepRunResponse, UpdateStepRunRequest};
+use crate::error::{ApiResult, ErrorBody};
+use crate::state::AppState;
+
+/// Report progress of a step run; the run's status and timestamps are recomputed with it.
+#[utoipa::path(
+    patch, path = "/api/v1/step-runs/{step_run_id}", tag = "step-runs",
+    params(("step_run_id" = i64, Path, description = "Step run id")),
+    request_body = UpdateStepRunRequest,
+    responses(
+        (status = 200, description = "The updated step run", body = StepRunResponse),
+        (status = 404, description = "No such live step run (or its run is deleted)", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid status or field", body = ErrorBody),
+    )
+)]
+pub async fn update_step_run(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<UpdateStepRunRequest>,
+) -> ApiResult<web::Json<StepRunResponse>> {
+    let (update, modified_by) = body.into_inner().into_domain()?;
+    let saved = step_runs::update(
+        &state.db,
+        &Actor::anonymous(),
+        path.into_inner(),
+        update,
+        modified_by,
+    )
+    .await?;
+    Ok(web::Json(saved.into()))
+}
+
+/// Create a step run by hand for a run and a step of its process; the run is recomputed.
+#[utoipa::path(
+    post, path = "/api/v1/step-runs/", tag = "step-runs",
+    request_body = CreateStepRunRequest,
+    responses(
+        (status = 201, description = "The created step run", body = StepRunResponse),
+        (status = 404, description = "No such live run or step", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid field, or the step belongs to another process", body = ErrorBody),
+    )
+)]
+pub async fn create_step_run(
+    state: web::Data<AppState>,
+    body: web::Json<CreateStepRunRequest>,
+) -> ApiResult<HttpResponse> {
+    let new = body.into_inner().into_domain()?;
+    let saved = step_runs::create(&state.db, &Actor::anonymous(), new).await?;
+    Ok(HttpResponse::Created().json(StepRunResponse::from(saved)))
+}
+
+/// The live step runs of a run, by step index.
+#[utoipa::path(
+    get, path = "/api/v1/step-runs/run/{run_id}", tag = "step-runs",
+    params(("run_id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Step runs by step index", body = Vec<StepRunResponse>),
+        (status = 404, description = "No such live run", body = ErrorBody),
+        (status = 422, description = "The id is not an integer", body = ErrorBody),
+    )
+)]
+pub async fn list_run_step_runs(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<web::Json<Vec<StepRunResponse>>> {
+    let found = step_runs::list_for_run(&state.db, path.into_inner()).await?;
+    Ok(web::Json(
+        found.into_iter().map(StepRunResponse::from).collect(),
+    ))
+}
+
+/// The current step run of one step in a run.
+#[utoipa::path(
+    get, path = "/api/v1/step-runs/run/{run_id}/step/{step_id}", tag = "step-runs",
+    params(
+        ("run_id" = i64, Path, description = "Run id"),
+        ("step_id" = i64, Path, description = "Step id"),
+    ),
+    responses(
+        (status = 200, description = "The step run", body = StepRunResponse),
+        (status = 404, description = "No such live run, or no step run for this step", body = ErrorBody),
+        (status = 422, description = "An id is not an integer", body = ErrorBody),
+    )
+)]
+pub async fn get_run_step_run(
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<web::Json<StepRunResponse>> {
+    let (run_id, step_id) = path.into_inner();
+    Ok(web::Json(
+        step_runs::get_for_run_step(&state.db, run_id, step_id)
+            .await?
+            .into(),
+    ))
+}

@@ -1,0 +1,69 @@
+use actix_web::{HttpResponse, web};
+use procdash_persistence::Actor;
+use procdash_persistence::repo::steps;
+
+use crate::dto::step::{CreateStepRequest, StepResponse};
+use crate::error::{ApiResult, ErrorBody};
+use crate::state::AppState;
+
+/// Add a step to a process. The index must be free among the process's live steps.
+#[utoipa::path(
+    post, path = "/api/v1/steps/", tag = "steps",
+    request_body = CreateStepRequest,
+    responses(
+        (status = 201, description = "The created step", body = StepResponse),
+        (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 409, description = "The process already has a live step at this index", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody),
+    )
+)]
+pub async fn create_step(
+    state: web::Data<AppState>,
+    body: web::Json<CreateStepRequest>,
+) -> ApiResult<HttpResponse> {
+    let (process_id, step) = body.into_inner().into_domain()?;
+    let created = steps::create(&state.db, &Actor::anonymous(), process_id, step).await?;
+    Ok(HttpResponse::Created().json(StepResponse::from(created)))
+}
+
+/// The live steps of a process, by index.
+#[utoipa::path(
+    get, path = "/api/v1/steps/process/{process_id}", tag = "steps",
+    params(("process_id" = i64, Path, description = "Process id")),
+    responses(
+        (status = 200, description = "Steps by index", body = Vec<StepResponse>),
+        (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 422, description = "The id is not an integer", body = ErrorBody),
+    )
+)]
+pub async fn list_process_steps(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<web::Json<Vec<StepResponse>>> {
+    let found = steps::list_for_process(&state.db, path.into_inner(), false).await?;
+    Ok(web::Json(
+        found.into_iter().map(StepResponse::from).collect(),
+    ))
+}
+
+/// The live steps of a process that may be rerun, by index.
+#[utoipa::path(
+    get, path = "/api/v1/steps/process/{process_id}/rerunnable", tag = "steps",
+    params(("process_id" = i64, Path, description = "Process id")),
+    responses(
+        (status = 200, description = "Rerunnable steps by index", body = Vec<StepResponse>),
+        (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 422, description = "The id is not an integer", body = ErrorBody),
+    )
+)]
+pub async fn list_rerunnable_steps(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<web::Json<Vec<StepResponse>>> {
+    let found = steps::list_for_process(&state.db, path.into_inner(), true).await?;
+    Ok(web::Json(
+        found.into_iter().map(StepResponse::from).collect(),
+    ))
+}

@@ -1,0 +1,51 @@
+//! procdash HTTP API: actix-web handlers, request/response bodies, error mapping and the OpenAPI
+//! document. [`app`] is the one app factory shared by the binary and the tests.
+
+pub mod access_log;
+pub mod docs_ui;
+pub mod dto;
+pub mod error;
+pub mod extractors;
+pub mod handlers;
+pub mod openapi;
+pub mod pagination;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, web};
+
+pub use state::{AppState, ServiceInfo};
+
+/// The whole application: system routes, the versioned API, docs, and the error shape for
+/// everything else.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let prefix = state.info.prefix.clone();
+    let limit = state.info.max_body_bytes;
+    let doc = openapi::document(&prefix);
+    App::new()
+        .app_data(state)
+        .app_data(extractors::json_config(limit))
+        .app_data(extractors::query_config())
+        .app_data(extractors::path_config())
+        .wrap(from_fn(access_log::middleware))
+        .wrap(from_fn(request_id::middleware))
+        .route("/health", web::get().to(handlers::system::health))
+        .route("/", web::get().to(handlers::system::info))
+        .configure(|cfg| docs_ui::configure(cfg, doc))
+        .configure(|cfg| routes::register(cfg, &prefix, routes::api_routes()))
+        .default_service(web::to(routes::not_found))
+}

@@ -1,0 +1,65 @@
+//! The OpenAPI document. Paths are written with the default prefix and rewritten to the
+//! configured one when served.
+
+use utoipa::OpenApi;
+
+use crate::dto::{process, run, step, step_run, system};
+use crate::error::{ErrorBody, FieldErrorBody};
+use crate::handlers::{processes, runs, step_runs, steps, system as system_handlers};
+use crate::pagination::PageResponse;
+
+pub const DEFAULT_PREFIX: &str = "/api/v1";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "procdash",
+        description = "Monitoring and management of business processes: processes with ordered \
+                       steps, runs for one business entity, step runs whose statuses roll up into \
+                       the run's status. Every error answers with the ErrorBody shape.",
+    ),
+    paths(
+        system_handlers::health, system_handlers::info,
+        processes::create_process, processes::list_processes, processes::get_process,
+        processes::update_process,
+        steps::create_step, steps::list_process_steps, steps::list_rerunnable_steps,
+        runs::create_run, runs::list_runs, runs::get_run,
+        step_runs::create_step_run, step_runs::update_step_run, step_runs::list_run_step_runs,
+        step_runs::get_run_step_run,
+    ),
+    components(schemas(
+        ErrorBody, FieldErrorBody,
+        process::ProcessResponse, process::CreateProcessRequest, process::UpdateProcessRequest,
+        step::StepResponse, step::CreateStepRequest, step::InlineStepRequest,
+        run::RunResponse, run::CreateRunRequest, run::RunStatusDto,
+        step_run::StepRunResponse, step_run::UpdateStepRunRequest, step_run::CreateStepRunRequest,
+        step_run::StepStatusDto,
+        system::HealthResponse, system::InfoResponse,
+        PageResponse<process::ProcessResponse>, PageResponse<run::RunResponse>,
+    )),
+    tags(
+        (name = "processes", description = "Business processes and their definitions"),
+        (name = "steps", description = "Ordered steps of a process"),
+        (name = "runs", description = "Runs of a process for one business entity"),
+        (name = "step-runs", description = "Progress of each step within a run"),
+        (name = "system", description = "Health and service information"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document with paths under `prefix` and the running version.
+pub fn document(prefix: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    if prefix != DEFAULT_PREFIX {
+        let paths = std::mem::take(&mut doc.paths.paths);
+        for (path, item) in paths {
+            let path = match path.strip_prefix(DEFAULT_PREFIX) {
+                Some(rest) => format!("{prefix}{rest}"),
+                None => path,
+            };
+            doc.paths.paths.insert(path, item);
+        }
+    }
+    doc
+}

@@ -1,0 +1,26 @@
+//! The procdash domain: processes with ordered steps, runs of a process for one business entity,
+//! step runs whose statuses roll up into the run's status.
+//!
+//! This crate has no I/O, no ORM and no HTTP so that other services can embed the rules alone.
+
+pub mod error;
+pub mod meta_filter;
+pub mod model;
+pub mod page;
+pub mod run_query;
+pub mod status;
+pub mod status_rule;
+pub mod timestamps;
+pub mod validation;
+
+pub use error::{DomainError, FieldError};
+pub use meta_filter::MetaFilter;
+pub use model::{
+    NewProcess, NewRun, NewStep, Process, ProcessChanges, ProcessRun, ProcessStep, StepInput,
+    StepRun,
+};
+pub use page::{Page, PageRequest};
+pub use run_query::{RunFilter, RunOrder, RunOrderField, SortDirection};
+pub use status::{RunStatus, StepStatus};
+pub use status_rule::derive_run_status;
+pub use timestamps::{RunTimes, StepRunState, StepUpdate, apply_run_status, apply_step_update};

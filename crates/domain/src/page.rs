@@ -1,0 +1,126 @@
+use serde::Serialize;
+
+use crate::DomainError;
+
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// A validated page request: page ≥ 1, size within 1..=max.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    page: u64,
+    size: u64,
+}
+
+impl PageRequest {
+    pub fn new(page: Option<i64>, size: Option<i64>) -> Result<Self, DomainError> {
+        Self::with_max(page, size, MAX_PAGE_SIZE)
+    }
+
+    /// Some listings (the audit log) allow larger pages.
+    pub fn with_max(page: Option<i64>, size: Option<i64>, max: u64) -> Result<Self, DomainError> {
+        let mut errors = Vec::new();
+        let page = page.unwrap_or(1);
+        let size = size.unwrap_or(i64::try_from(DEFAULT_PAGE_SIZE.min(max)).unwrap_or(1));
+        if page < 1 {
+            errors.push(crate::FieldError::new("page", "must be at least 1"));
+        }
+        let max_i = i64::try_from(max).unwrap_or(i64::MAX);
+        if !(1..=max_i).contains(&size) {
+            errors.push(crate::FieldError::new(
+                "size",
+                format!("must be between 1 and {max}"),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Validation(errors));
+        }
+        Ok(Self {
+            page: page.unsigned_abs(),
+            size: size.unsigned_abs(),
+        })
+    }
+
+    pub fn page(&self) -> u64 {
+        self.page
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.size)
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub size: u64,
+    pub pages: u64,
+}
+
+impl<T> Page<T> {
+    pub fn new(items: Vec<T>, total: u64, request: PageRequest) -> Self {
+        Self {
+            items,
+            total,
+            page: request.page,
+            size: request.size,
+            pages: total.div_ceil(request.size),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            size: self.size,
+            pages: self.pages,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bounds() {
+        let d = PageRequest::new(None, None).ok();
+        assert_eq!(
+            d.map(|p| (p.page(), p.size(), p.offset())),
+            Some((1, 50, 0))
+        );
+        assert!(PageRequest::new(Some(0), None).is_err());
+        assert!(PageRequest::new(None, Some(101)).is_err());
+        assert!(PageRequest::new(None, Some(0)).is_err());
+        assert_eq!(
+            PageRequest::new(Some(3), Some(10)).map(|p| p.offset()).ok(),
+            Some(20)
+        );
+        assert!(PageRequest::with_max(None, Some(1000), 1000).is_ok());
+    }
+
+    #[test]
+    fn pages_round_up() {
+        let req = PageRequest::new(Some(1), Some(50)).unwrap_or_default();
+        assert_eq!(Page::new(Vec::<u8>::new(), 0, req).pages, 0);
+        assert_eq!(Page::new(Vec::<u8>::new(), 150, req).pages, 3);
+        assert_eq!(Page::new(Vec::<u8>::new(), 151, req).pages, 4);
+    }
+}

@@ -1,0 +1,104 @@
+//! Field rules shared by the validated inputs.
+
+use serde_json::{Map, Value};
+
+use crate::FieldError;
+
+pub const NAME_MAX: usize = 255;
+pub const ENTITY_ID_MAX: usize = 100;
+pub const RETENTION_MONTHS_MAX: i64 = 1200;
+
+pub fn check_name(field: &str, value: &str) -> Result<String, FieldError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > NAME_MAX {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {NAME_MAX} characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+pub fn check_optional_name(field: &str, value: Option<&str>) -> Result<Option<String>, FieldError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.chars().count() > NAME_MAX => Err(FieldError::new(
+            field,
+            format!("must be at most {NAME_MAX} characters"),
+        )),
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+pub fn check_entity_id(field: &str, value: &str) -> Result<String, FieldError> {
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if value.chars().count() > ENTITY_ID_MAX {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {ENTITY_ID_MAX} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+pub fn check_index(field: &str, value: i64) -> Result<i32, FieldError> {
+    i32::try_from(value)
+        .ok()
+        .filter(|v| *v >= 0)
+        .ok_or_else(|| FieldError::new(field, "must be an integer between 0 and 2147483647"))
+}
+
+pub fn check_retention(field: &str, value: i64) -> Result<i32, FieldError> {
+    if (1..=RETENTION_MONTHS_MAX).contains(&value) {
+        Ok(i32::try_from(value).unwrap_or(1))
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("must be between 1 and {RETENTION_MONTHS_MAX} months, or null"),
+        ))
+    }
+}
+
+/// Metadata is always a JSON object; absent or null becomes an empty one.
+pub fn check_meta(field: &str, value: Option<Value>) -> Result<Value, FieldError> {
+    match value {
+        None | Some(Value::Null) => Ok(Value::Object(Map::new())),
+        Some(v @ Value::Object(_)) => Ok(v),
+        Some(_) => Err(FieldError::new(field, "must be a JSON object")),
+    }
+}
+
+pub(crate) fn collect<const N: usize>(errors: [Option<&FieldError>; N]) -> Vec<FieldError> {
+    errors.into_iter().flatten().cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(check_name("n", "  a "), Ok("a".to_owned()));
+        assert!(check_name("n", &"é".repeat(255)).is_ok());
+        assert!(check_name("n", &"é".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn retention_is_one_to_twelve_hundred() {
+        assert!(check_retention("r", 0).is_err());
+        assert_eq!(check_retention("r", 1200), Ok(1200));
+        assert!(check_retention("r", 1201).is_err());
+    }
+
+    #[test]
+    fn index_is_non_negative_i32() {
+        assert!(check_index("i", -1).is_err());
+        assert!(check_index("i", i64::from(i32::MAX) + 1).is_err());
+        assert_eq!(check_index("i", 0), Ok(0));
+    }
+}

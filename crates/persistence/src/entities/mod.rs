@@ -1,0 +1,7 @@
+//! sea-orm entities, one per table. They mirror the migrations and never leave this crate's
+//! repositories: callers get domain types.
+
+pub mod process;
+pub mod process_run;
+pub mod process_step;
+pub mod step_run;

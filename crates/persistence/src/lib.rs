@@ -1,0 +1,18 @@
+//! procdash storage: sea-orm entities and repositories over SQLite or PostgreSQL.
+//!
+//! Repository functions take `&impl ConnectionTrait` so that a use case can run several of them
+//! in one transaction; the use cases here open that transaction themselves.
+
+pub mod actor;
+pub mod clock;
+pub mod connect;
+mod convert;
+pub mod entities;
+pub mod error;
+pub mod repo;
+pub mod tx;
+
+pub use actor::Actor;
+pub use connect::{Backend, DbConfig, connect, migrate, ping};
+pub use error::PersistenceError;
+pub use sea_orm::DatabaseConnection;

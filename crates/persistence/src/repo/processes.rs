@@ -1,0 +1,124 @@
+use std::collections::HashMap;
+
+use procdash_domain::{NewProcess, Page, PageRequest, Process, ProcessChanges, ProcessStep};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use tracing::instrument;
+
+use crate::entities::{process, process_step};
+use crate::repo::steps;
+use crate::{Actor, PersistenceError, clock, convert, tx};
+
+/// Creates a process and its inline steps in one transaction.
+#[instrument(skip(db, actor, new), fields(name = %new.name))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewProcess,
+) -> Result<Process, PersistenceError> {
+    let txn = tx::begin_write(db).await?;
+    let now = clock::now();
+    let model = process::ActiveModel {
+        name: Set(new.name),
+        meta: Set(new.meta),
+        retention_months: Set(new.retention_months),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(actor.label()),
+        updated_by: Set(actor.label()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let mut created_steps = Vec::with_capacity(new.steps.len());
+    for step in new.steps {
+        created_steps.push(steps::insert(&txn, actor, model.id, step).await?);
+    }
+    created_steps.sort_by_key(|s| s.index);
+    txn.commit().await?;
+    Ok(convert::process(model, created_steps))
+}
+
+/// A live (not soft-deleted) process row.
+pub(crate) async fn find_live(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<process::Model, PersistenceError> {
+    process::Entity::find_by_id(id)
+        .filter(process::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or_else(|| PersistenceError::not_found("process", id))
+}
+
+#[instrument(skip(db))]
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Process, PersistenceError> {
+    let model = find_live(db, id).await?;
+    let steps = steps::list_live(db, id, false).await?;
+    Ok(convert::process(model, steps))
+}
+
+/// Live processes, id ascending, each with its live steps (one query for all steps of the page).
+#[instrument(skip(db))]
+pub async fn list(
+    db: &impl ConnectionTrait,
+    page: PageRequest,
+) -> Result<Page<Process>, PersistenceError> {
+    let query = process::Entity::find().filter(process::Column::DeletedAt.is_null());
+    let total = query.clone().count(db).await?;
+    let models = query
+        .order_by_asc(process::Column::Id)
+        .offset(page.offset())
+        .limit(page.size())
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+    let mut by_process: HashMap<i64, Vec<ProcessStep>> = HashMap::new();
+    let step_rows = process_step::Entity::find()
+        .filter(process_step::Column::ProcessId.is_in(ids))
+        .filter(process_step::Column::DeletedAt.is_null())
+        .order_by_asc(process_step::Column::StepIndex)
+        .all(db)
+        .await?;
+    for s in step_rows {
+        by_process
+            .entry(s.process_id)
+            .or_default()
+            .push(convert::step(s));
+    }
+    let items = models
+        .into_iter()
+        .map(|m| {
+            let steps = by_process.remove(&m.id).unwrap_or_default();
+            convert::process(m, steps)
+        })
+        .collect();
+    Ok(Page::new(items, total, page))
+}
+
+/// Changes a live process's name and metadata.
+#[instrument(skip(db, actor, changes))]
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    changes: ProcessChanges,
+) -> Result<Process, PersistenceError> {
+    let txn = tx::begin_write(db).await?;
+    let current = find_live(&txn, id).await?;
+    let mut model: process::ActiveModel = current.into();
+    if let Some(name) = changes.name {
+        model.name = Set(name);
+    }
+    if let Some(meta) = changes.meta {
+        model.meta = Set(meta);
+    }
+    model.updated_at = Set(clock::now());
+    model.updated_by = Set(actor.label());
+    model.update(&txn).await?;
+    let process = get(&txn, id).await?;
+    txn.commit().await?;
+    Ok(process)
+}

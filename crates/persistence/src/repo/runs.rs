@@ -1,0 +1,242 @@
+use std::collections::HashMap;
+
+use procdash_domain::{
+    NewRun, Page, PageRequest, ProcessRun, RunFilter, RunOrder, RunOrderField, RunStatus,
+    SortDirection, StepRun, StepStatus,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+};
+use tracing::instrument;
+
+use crate::entities::{process, process_run, step_run};
+use crate::repo::steps;
+use crate::{Actor, PersistenceError, clock, convert, tx};
+
+/// Starts a run: the run and one pending step run per live step, in one transaction.
+#[instrument(skip(db, actor, new), fields(process_id = new.process_id))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewRun,
+) -> Result<ProcessRun, PersistenceError> {
+    let txn = tx::begin_write(db).await?;
+    let mut process_query =
+        process::Entity::find_by_id(new.process_id).filter(process::Column::DeletedAt.is_null());
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // Keeps the process (and so its steps) from being deleted under us.
+        process_query = process_query.lock_shared();
+    }
+    process_query
+        .one(&txn)
+        .await?
+        .ok_or_else(|| PersistenceError::not_found("process", new.process_id))?;
+    let steps = steps::list_live(&txn, new.process_id, false).await?;
+    let now = clock::now();
+    let run = process_run::ActiveModel {
+        process_id: Set(new.process_id),
+        entity_id: Set(new.entity_id),
+        entity_name: Set(new.entity_name),
+        status: Set(RunStatus::Pending.as_str().to_owned()),
+        meta: Set(new.meta),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(actor.label()),
+        updated_by: Set(actor.label()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if !steps.is_empty() {
+        let rows = steps.iter().map(|s| step_run::ActiveModel {
+            run_id: Set(run.id),
+            step_id: Set(s.id),
+            step_index: Set(s.index),
+            status: Set(StepStatus::Pending.as_str().to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            created_by: Set(actor.label()),
+            updated_by: Set(actor.label()),
+            ..Default::default()
+        });
+        step_run::Entity::insert_many(rows).exec(&txn).await?;
+    }
+    let step_runs = live_step_runs(&txn, run.id).await?;
+    txn.commit().await?;
+    convert::run(run, step_runs)
+}
+
+/// A live run row.
+pub(crate) async fn find_live(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<process_run::Model, PersistenceError> {
+    process_run::Entity::find_by_id(id)
+        .filter(process_run::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or_else(|| PersistenceError::not_found("run", id))
+}
+
+/// A live run row, locked for the rest of the transaction on PostgreSQL. SQLite needs no row
+/// lock: write transactions there are IMMEDIATE and so already exclusive.
+pub(crate) async fn lock_live(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<process_run::Model, PersistenceError> {
+    let mut query =
+        process_run::Entity::find_by_id(id).filter(process_run::Column::DeletedAt.is_null());
+    if db.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query
+        .one(db)
+        .await?
+        .ok_or_else(|| PersistenceError::not_found("run", id))
+}
+
+/// Live step runs of a run, by step index then id.
+pub(crate) async fn live_step_runs(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> Result<Vec<StepRun>, PersistenceError> {
+    step_run::Entity::find()
+        .filter(step_run::Column::RunId.eq(run_id))
+        .filter(step_run::Column::DeletedAt.is_null())
+        .order_by_asc(step_run::Column::StepIndex)
+        .order_by_asc(step_run::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(convert::step_run)
+        .collect()
+}
+
+#[instrument(skip(db))]
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<ProcessRun, PersistenceError> {
+    let run = find_live(db, id).await?;
+    let steps = live_step_runs(db, id).await?;
+    convert::run(run, steps)
+}
+
+/// Live runs matching the filter, in the requested order with id as tie-break.
+#[instrument(skip(db))]
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &RunFilter,
+    order: RunOrder,
+    page: PageRequest,
+) -> Result<Page<ProcessRun>, PersistenceError> {
+    let query = filtered(filter);
+    let total = query.clone().count(db).await?;
+    let direction = match order.direction {
+        SortDirection::Asc => Order::Asc,
+        SortDirection::Desc => Order::Desc,
+    };
+    let rows = query
+        .order_by_with_nulls(
+            order_column(order.field),
+            direction.clone(),
+            NullOrdering::Last,
+        )
+        .order_by(process_run::Column::Id, direction)
+        .offset(page.offset())
+        .limit(page.size())
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut by_run: HashMap<i64, Vec<StepRun>> = HashMap::new();
+    let step_rows = step_run::Entity::find()
+        .filter(step_run::Column::RunId.is_in(ids))
+        .filter(step_run::Column::DeletedAt.is_null())
+        .order_by_asc(step_run::Column::StepIndex)
+        .order_by_asc(step_run::Column::Id)
+        .all(db)
+        .await?;
+    for s in step_rows {
+        by_run
+            .entry(s.run_id)
+            .or_default()
+            .push(convert::step_run(s)?);
+    }
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let steps = by_run.remove(&r.id).unwrap_or_default();
+            convert::run(r, steps)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::new(items, total, page))
+}
+
+fn order_column(field: RunOrderField) -> process_run::Column {
+    use process_run::Column as C;
+    match field {
+        RunOrderField::Id => C::Id,
+        RunOrderField::CreatedAt => C::CreatedAt,
+        RunOrderField::UpdatedAt => C::UpdatedAt,
+        RunOrderField::StartedAt => C::StartedAt,
+        RunOrderField::FinishedAt => C::FinishedAt,
+        RunOrderField::EntityId => C::EntityId,
+        RunOrderField::EntityName => C::EntityName,
+        RunOrderField::Status => C::Status,
+    }
+}
+
+fn filtered(f: &RunFilter) -> Select<process_run::Entity> {
+    use process_run::Column as C;
+    let mut q = process_run::Entity::find().filter(C::DeletedAt.is_null());
+    if let Some(id) = f.process_id {
+        q = q.filter(C::ProcessId.eq(id));
+    }
+    if let Some(entity_id) = &f.entity_id {
+        q = q.filter(C::EntityId.eq(entity_id.as_str()));
+    }
+    if let Some(name) = &f.entity_name {
+        let pattern = format!("%{}%", escape_like(&name.to_lowercase()));
+        q = q.filter(
+            Expr::expr(Func::lower(Expr::col(C::EntityName)))
+                .like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    if let Some(status) = f.status {
+        q = q.filter(C::Status.eq(status.as_str()));
+    }
+    let ranges = [
+        (C::CreatedAt, f.created_after, f.created_before),
+        (C::StartedAt, f.started_after, f.started_before),
+        (C::FinishedAt, f.finished_after, f.finished_before),
+    ];
+    for (column, after, before) in ranges {
+        if let Some(after) = after {
+            q = q.filter(column.gte(after));
+        }
+        if let Some(before) = before {
+            q = q.filter(column.lte(before));
+        }
+    }
+    q
+}
+
+fn escape_like(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+}

@@ -1,0 +1,23 @@
+//! The procdash schema. Migrations are the only place tables, keys and indexes are defined.
+
+pub use sea_orm_migration::prelude::*;
+
+mod audit_columns;
+mod m20261125_000001_create_processes;
+mod m20261125_000002_create_process_steps;
+mod m20261125_000003_create_process_runs;
+mod m20261125_000004_create_step_runs;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_processes::Migration),
+            Box::new(m20261125_000002_create_process_steps::Migration),
+            Box::new(m20261125_000003_create_process_runs::Migration),
+            Box::new(m20261125_000004_create_step_runs::Migration),
+        ]
+    }
+}
