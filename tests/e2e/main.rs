@@ -1,1 +1,21 @@
+//! End-to-end tests: the real server on port 0 over HTTP, each test with its own database
+//! (SQLite, or PostgreSQL when TEST_POSTGRES_URL is set).
 
+#[cfg(test)]
+mod concurrency;
+#[cfg(test)]
+mod errors;
+#[cfg(test)]
+mod helpers;
+#[cfg(test)]
+mod openapi;
+#[cfg(test)]
+mod processes;
+#[cfg(test)]
+mod runs;
+#[cfg(test)]
+mod step_runs;
+#[cfg(test)]
+mod steps;
+#[cfg(test)]
+mod system;

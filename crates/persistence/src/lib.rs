@@ -10,6 +10,8 @@ mod convert;
 pub mod entities;
 pub mod error;
 pub mod repo;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tx;
 
 pub use actor::Actor;

@@ -1,0 +1,71 @@
+use std::collections::HashMap;
+
+use procdash_domain::{StepStatus, derive_run_status};
+use serde_json::{Value, json};
+
+use crate::helpers::{id, spawn_app, step_run_ids};
+
+/// Fires 240 concurrent PATCHes at the step runs of four runs, then checks that every run's
+/// stored status is the rule applied to its final step statuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_step_updates_never_leave_a_stale_run_status() {
+    let app = spawn_app().await;
+    let p = app.create_process("p", 6).await;
+    let mut runs = Vec::new();
+    for i in 0..4 {
+        runs.push(app.create_run(id(&p), &format!("E{i}"), None).await);
+    }
+    let step_runs: Vec<i64> = runs.iter().flat_map(step_run_ids).collect();
+    let statuses = StepStatus::ALL;
+    let mut seed: u64 = 0x5eed;
+    let requests: Vec<(i64, StepStatus)> = (0..240)
+        .map(|_| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let sr = step_runs[(seed >> 33) as usize % step_runs.len()];
+            let st = statuses[(seed >> 17) as usize % statuses.len()];
+            (sr, st)
+        })
+        .collect();
+    let client = app.client.clone();
+    let handles: Vec<_> = requests
+        .into_iter()
+        .map(|(sr, st)| {
+            let client = client.clone();
+            let url = app.api(&format!("/step-runs/{sr}"));
+            tokio::spawn(async move {
+                client
+                    .patch(url)
+                    .json(&json!({"status": st.as_str()}))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.await.unwrap().unwrap(), 200);
+    }
+    for run in &runs {
+        let stored = app.run(id(run)).await;
+        let finals: Vec<StepStatus> = stored["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| serde_json::from_value(s["status"].clone()).unwrap())
+            .collect();
+        let expected = derive_run_status(&finals);
+        assert_eq!(
+            stored["status"],
+            expected.as_str(),
+            "run {} with {finals:?}",
+            id(run)
+        );
+    }
+    let counts: HashMap<String, usize> = runs.iter().fold(HashMap::new(), |mut m, r: &Value| {
+        *m.entry(r["status"].to_string()).or_default() += 1;
+        m
+    });
+    assert_eq!(counts.values().sum::<usize>(), 4);
+}

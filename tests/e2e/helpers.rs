@@ -1,0 +1,163 @@
+use actix_web::dev::ServerHandle;
+use procdash_persistence::DatabaseConnection;
+use procdash_persistence::testing::TestDatabase;
+use procdash_server::Settings;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    handle: ServerHandle,
+    _database: TestDatabase,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::create().await;
+    let mut settings = Settings {
+        database_url: database.url.clone(),
+        port: 0,
+        workers: 2,
+        database_max_connections: 8,
+        shutdown_timeout_seconds: 1,
+        ..Settings::default()
+    };
+    adjust(&mut settings);
+    let running = procdash_server::start(&settings, true)
+        .await
+        .expect("server starts");
+    let handle = running.handle.clone();
+    tokio::spawn(running.server);
+    TestApp {
+        base: format!("http://{}", running.addr),
+        client: reqwest::Client::new(),
+        db: running.db,
+        handle,
+        _database: database,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting work; the database guard drops (and removes the database) after this.
+        let handle = self.handle.clone();
+        drop(handle.stop(false));
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.api(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.api(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.api(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates a process with steps named s0..sN at indexes 0..N.
+    pub async fn create_process(&self, name: &str, steps: usize) -> Value {
+        let steps: Vec<Value> = (0..steps)
+            .map(|i| json!({"index": i, "name": format!("s{i}")}))
+            .collect();
+        let res = self
+            .post("/processes/", &json!({"name": name, "steps": steps}))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.expect("json")
+    }
+
+    pub async fn create_run(
+        &self,
+        process_id: i64,
+        entity_id: &str,
+        entity_name: Option<&str>,
+    ) -> Value {
+        let body =
+            json!({"process_id": process_id, "entity_id": entity_id, "entity_name": entity_name});
+        let res = self.post("/runs/", &body).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.expect("json")
+    }
+
+    pub async fn set_step(&self, step_run_id: i64, body: Value) -> Value {
+        let res = self
+            .patch(&format!("/step-runs/{step_run_id}"), &body)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+
+    pub async fn run(&self, run_id: i64) -> Value {
+        let res = self.get(&format!("/runs/{run_id}")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+}
+
+/// Asserts the standard error body and returns it.
+pub async fn assert_error(res: Response, status: u16, error_type: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status);
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let body: Value = res.json().await.expect("error body is json");
+    assert_eq!(body["status_code"], status, "{body}");
+    assert_eq!(body["error_type"], error_type, "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    assert!(body["timestamp"].as_str().is_some(), "{body}");
+    assert_eq!(
+        body["request_id"].as_str().map(str::to_owned),
+        request_id,
+        "{body}"
+    );
+    body
+}
+
+pub fn id(v: &Value) -> i64 {
+    v["id"].as_i64().expect("id")
+}
+
+pub fn step_run_ids(run: &Value) -> Vec<i64> {
+    run["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(id)
+        .collect()
+}

@@ -1,0 +1,133 @@
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+
+fn operations(spec: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            ops.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    ops
+}
+
+/// The served document equals the committed snapshot: API changes are deliberate. Run with
+/// UPDATE_OPENAPI_SNAPSHOT=1 to rewrite it.
+#[tokio::test]
+async fn openapi_document_matches_the_snapshot() {
+    let app = spawn_app().await;
+    let spec: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pretty = serde_json::to_string_pretty(&spec).unwrap() + "\n";
+    if std::env::var("UPDATE_OPENAPI_SNAPSHOT").is_ok() {
+        std::fs::write(SNAPSHOT, &pretty).unwrap();
+    }
+    let committed = std::fs::read_to_string(SNAPSHOT).expect("docs/openapi.json exists");
+    assert_eq!(
+        committed, pretty,
+        "OpenAPI changed: review it and rerun with UPDATE_OPENAPI_SNAPSHOT=1"
+    );
+}
+
+/// Every route the app serves is documented, and every documented operation is served.
+#[tokio::test]
+async fn every_route_is_documented_and_every_operation_served() {
+    let app = spawn_app().await;
+    let spec: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let documented = operations(&spec);
+    let mut served: BTreeSet<(String, String)> = procdash_api::routes::api_routes()
+        .entries
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), format!("/api/v1{p}")))
+        .collect();
+    served.insert(("GET".into(), "/health".into()));
+    served.insert(("GET".into(), "/".into()));
+    assert_eq!(served, documented);
+    for (method, path) in &documented {
+        let concrete = path
+            .replace("{process_id}", "1")
+            .replace("{run_id}", "1")
+            .replace("{step_run_id}", "1")
+            .replace("{step_id}", "1");
+        let req = app
+            .client
+            .request(method.parse().unwrap(), app.url(&concrete));
+        let res = req
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(
+            status != 405
+                && !(status == 404
+                    && body["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with("No route"))),
+            "{method} {path} is not served: {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_operation_documents_its_errors_with_the_error_body() {
+    let app = spawn_app().await;
+    let spec: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["summary"].is_string() || op["description"].is_string(),
+                "{method} {path} has no description"
+            );
+            for (code, response) in op["responses"].as_object().unwrap() {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {code}"
+                );
+                if code.starts_with('4') {
+                    let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(
+                        schema, "#/components/schemas/ErrorBody",
+                        "{method} {path} {code}"
+                    );
+                }
+            }
+            if path.starts_with("/api/v1") {
+                let has_422 = op["responses"].get("422").is_some();
+                assert!(has_422, "{method} {path} does not document 422");
+            }
+        }
+    }
+}
