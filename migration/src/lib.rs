@@ -7,6 +7,8 @@ mod m20261125_000001_create_processes;
 mod m20261125_000002_create_process_steps;
 mod m20261125_000003_create_process_runs;
 mod m20261125_000004_create_step_runs;
+mod m20261125_000005_create_api_keys;
+mod m20261125_000006_create_request_logs;
 
 pub struct Migrator;
 
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_process_steps::Migration),
             Box::new(m20261125_000003_create_process_runs::Migration),
             Box::new(m20261125_000004_create_step_runs::Migration),
+            Box::new(m20261125_000005_create_api_keys::Migration),
+            Box::new(m20261125_000006_create_request_logs::Migration),
         ]
     }
 }

@@ -8,7 +8,11 @@ use serde_json::{Value, json};
 /// A running server with its own database.
 pub struct TestApp {
     pub base: String,
+    /// Sends the admin key on every request.
     pub client: reqwest::Client,
+    /// Sends no credential.
+    pub anonymous: reqwest::Client,
+    pub admin_key: String,
     pub db: DatabaseConnection,
     handle: ServerHandle,
     _database: TestDatabase,
@@ -34,13 +38,40 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("server starts");
     let handle = running.handle.clone();
     tokio::spawn(running.server);
+    let admin_key = create_key(&running.db, "admin", None).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", admin_key.parse().expect("header value"));
     TestApp {
         base: format!("http://{}", running.addr),
-        client: reqwest::Client::new(),
+        client: reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("client"),
+        anonymous: reqwest::Client::new(),
+        admin_key,
         db: running.db,
         handle,
         _database: database,
     }
+}
+
+/// Creates a key directly in the database and returns its plaintext.
+pub async fn create_key(
+    db: &DatabaseConnection,
+    role: &str,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let new =
+        procdash_domain::api_key::NewApiKey::new(&format!("{role} key"), None, role, expires_at)
+            .expect("valid key");
+    let (_, plaintext) = procdash_persistence::repo::api_keys::create(
+        db,
+        &procdash_persistence::Actor::system("test"),
+        new,
+    )
+    .await
+    .expect("key created");
+    plaintext
 }
 
 impl Drop for TestApp {

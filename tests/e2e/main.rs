@@ -2,9 +2,13 @@
 //! (SQLite, or PostgreSQL when TEST_POSTGRES_URL is set).
 
 #[cfg(test)]
+mod auth;
+#[cfg(test)]
 mod concurrency;
 #[cfg(test)]
 mod errors;
+#[cfg(test)]
+mod governance;
 #[cfg(test)]
 mod helpers;
 #[cfg(test)]

@@ -29,7 +29,8 @@ pub struct ErrorBody {
     #[schema(example = 404)]
     pub status_code: u16,
     /// A stable machine-readable kind: validation_error, not_found, conflict, payload_too_large,
-    /// unsupported_media_type, method_not_allowed, internal_error.
+    /// unsupported_media_type, method_not_allowed, unauthorized, forbidden, rate_limited,
+    /// not_implemented, internal_error.
     #[schema(example = "not_found")]
     pub error_type: String,
     pub timestamp: DateTime<Utc>,
@@ -56,6 +57,14 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("Method not allowed")]
     MethodNotAllowed,
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Rate limit exceeded; retry in {0} s")]
+    RateLimited(u64),
+    #[error("{0}")]
+    NotImplemented(String),
     #[error("Internal server error")]
     Internal(String),
 }
@@ -74,6 +83,10 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::RateLimited(_) => "rate_limited",
+            Self::NotImplemented(_) => "not_implemented",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -122,6 +135,10 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -131,12 +148,27 @@ impl ResponseError for ApiError {
             // The cause goes to the log only; the client sees the request id to quote.
             tracing::error!(request_id = ?request_id::current(), cause = %cause, "internal error");
         }
-        HttpResponse::build(self.status_code())
-            .insert_header((
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ))
-            .json(self.body())
+        let body = self.body();
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ));
+        match self {
+            Self::Unauthorized(_) => {
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("ApiKey header=\"X-API-Key\", Bearer"),
+                ));
+            }
+            Self::RateLimited(seconds) => {
+                res.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            _ => {}
+        }
+        // The request log records what went wrong without parsing the body.
+        request_id::record_error(&body.detail);
+        res.json(&body)
     }
 }
 

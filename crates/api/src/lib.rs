@@ -2,6 +2,7 @@
 //! document. [`app`] is the one app factory shared by the binary and the tests.
 
 pub mod access_log;
+pub mod auth;
 pub mod docs_ui;
 pub mod dto;
 pub mod error;
@@ -10,7 +11,9 @@ pub mod handlers;
 pub mod openapi;
 pub mod pagination;
 pub mod request_id;
+pub mod request_log;
 pub mod routes;
+pub mod security_headers;
 pub mod state;
 
 use actix_web::body::MessageBody;
@@ -18,7 +21,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 
-pub use state::{AppState, ServiceInfo};
+pub use state::{AppState, SecuritySettings, ServiceInfo};
 
 /// The whole application: system routes, the versioned API, docs, and the error shape for
 /// everything else.
@@ -36,11 +39,18 @@ pub fn app(
     let prefix = state.info.prefix.clone();
     let limit = state.info.max_body_bytes;
     let doc = openapi::document(&prefix);
+    let cors = security_headers::cors(&state.security.cors_origins);
+    let headers = security_headers::default_headers(state.security.hsts);
     App::new()
         .app_data(state)
         .app_data(extractors::json_config(limit))
         .app_data(extractors::query_config())
         .app_data(extractors::path_config())
+        // Outermost last: request id, access log, headers, CORS, request log, auth + rate limit.
+        .wrap(from_fn(auth::middleware))
+        .wrap(from_fn(request_log::middleware))
+        .wrap(cors)
+        .wrap(headers)
         .wrap(from_fn(access_log::middleware))
         .wrap(from_fn(request_id::middleware))
         .route("/health", web::get().to(handlers::system::health))

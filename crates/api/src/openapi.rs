@@ -3,9 +3,11 @@
 
 use utoipa::OpenApi;
 
-use crate::dto::{process, run, step, step_run, system};
+use crate::dto::{api_key, process, request_log, run, step, step_run, system};
 use crate::error::{ErrorBody, FieldErrorBody};
-use crate::handlers::{processes, runs, step_runs, steps, system as system_handlers};
+use crate::handlers::{
+    api_keys, audit_logs, auth, processes, runs, step_runs, steps, system as system_handlers,
+};
 use crate::pagination::PageResponse;
 
 pub const DEFAULT_PREFIX: &str = "/api/v1";
@@ -26,6 +28,10 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         runs::create_run, runs::list_runs, runs::get_run,
         step_runs::create_step_run, step_runs::update_step_run, step_runs::list_run_step_runs,
         step_runs::get_run_step_run,
+        api_keys::create_api_key, api_keys::list_api_keys, api_keys::list_api_keys_admin,
+        api_keys::get_api_key, api_keys::toggle_api_key, api_keys::revoke_api_key,
+        auth::verify, auth::me, auth::usage_stats, auth::issue_token,
+        audit_logs::list_request_logs, audit_logs::request_stats,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -36,16 +42,55 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         step_run::StepStatusDto,
         system::HealthResponse, system::InfoResponse,
         PageResponse<process::ProcessResponse>, PageResponse<run::RunResponse>,
+        api_key::ApiKeyResponse, api_key::CreatedApiKeyResponse, api_key::CreateApiKeyRequest,
+        api_key::VerifyResponse, api_key::KeyInfo, api_key::UsageStatsResponse,
+        api_key::EndpointCount, api_key::TokenResponse,
+        request_log::RequestLogResponse, request_log::RequestStatsResponse,
+        request_log::NamedCount, request_log::KeyCount,
+        PageResponse<api_key::ApiKeyResponse>, PageResponse<request_log::RequestLogResponse>,
     )),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "processes", description = "Business processes and their definitions"),
         (name = "steps", description = "Ordered steps of a process"),
         (name = "runs", description = "Runs of a process for one business entity"),
         (name = "step-runs", description = "Progress of each step within a run"),
         (name = "system", description = "Health and service information"),
+        (name = "api-keys", description = "API key management (admin)"),
+        (name = "auth", description = "The calling credential, its usage, and bearer tokens"),
+        (name = "audit-logs", description = "The request log (admin)"),
     )
 )]
 pub struct ApiDoc;
+
+/// `api_key` (X-API-Key header) and `bearer` (token from POST /auth/token). An operation whose
+/// requirement lists the scope `admin` needs an admin key.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An API key: pd_ followed by 43 characters",
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document with paths under `prefix` and the running version.
 pub fn document(prefix: &str) -> utoipa::openapi::OpenApi {

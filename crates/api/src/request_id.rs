@@ -10,13 +10,32 @@ use actix_web::{Error, HttpMessage};
 pub const HEADER: &str = "x-request-id";
 const MAX_LEN: usize = 128;
 
+/// What the handling of one request shares through the task-local.
+struct Context {
+    id: String,
+    error: std::cell::RefCell<Option<String>>,
+}
+
 tokio::task_local! {
-    static CURRENT: String;
+    static CURRENT: Context;
 }
 
 /// The id of the request being handled, if any.
 pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
+    CURRENT.try_with(|c| c.id.clone()).ok()
+}
+
+/// Remembers the detail of the error response being built, for the request log.
+pub fn record_error(detail: &str) {
+    let _ = CURRENT.try_with(|c| *c.error.borrow_mut() = Some(detail.to_owned()));
+}
+
+/// The detail of the error response of this request, if one was built.
+pub fn recorded_error() -> Option<String> {
+    CURRENT
+        .try_with(|c| c.error.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 /// The request id stored in the request's extensions.
@@ -37,7 +56,11 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = accept_or_generate(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut res = CURRENT.scope(id.clone(), next.call(req)).await?;
+    let context = Context {
+        id: id.clone(),
+        error: std::cell::RefCell::new(None),
+    };
+    let mut res = CURRENT.scope(context, next.call(req)).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut()
             .insert(HeaderName::from_static(HEADER), value);

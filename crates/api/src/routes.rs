@@ -5,7 +5,7 @@ use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, Route, web};
 
 use crate::error::ApiError;
-use crate::handlers::{processes, runs, step_runs, steps};
+use crate::handlers::{api_keys, audit_logs, auth, processes, runs, step_runs, steps};
 
 /// Collects (method, path relative to the API prefix, route).
 #[derive(Default)]
@@ -70,6 +70,30 @@ pub fn api_routes() -> RouteTable {
         "/step-runs/run/{run_id}/step/{step_id}",
         step_runs::get_run_step_run,
     );
+    t.add(Method::POST, "/api-keys/", api_keys::create_api_key);
+    t.add(Method::GET, "/api-keys/", api_keys::list_api_keys);
+    t.add(
+        Method::GET,
+        "/admin/api-keys/",
+        api_keys::list_api_keys_admin,
+    );
+    t.add(Method::GET, "/api-keys/{key_id}", api_keys::get_api_key);
+    t.add(
+        Method::DELETE,
+        "/api-keys/{key_id}",
+        api_keys::revoke_api_key,
+    );
+    t.add(
+        Method::PATCH,
+        "/api-keys/{key_id}/toggle",
+        api_keys::toggle_api_key,
+    );
+    t.add(Method::GET, "/auth/verify", auth::verify);
+    t.add(Method::GET, "/auth/me", auth::me);
+    t.add(Method::GET, "/auth/usage-stats", auth::usage_stats);
+    t.add(Method::POST, "/auth/token", auth::issue_token);
+    t.add(Method::GET, "/audit-logs/", audit_logs::list_request_logs);
+    t.add(Method::GET, "/audit-logs/stats", audit_logs::request_stats);
     t
 }
 

@@ -1,6 +1,11 @@
+use std::net::IpAddr;
 use std::time::Instant;
 
 use procdash_persistence::DatabaseConnection;
+
+use crate::auth::rate_limit::{Limiter, RateLimitConfig};
+use crate::auth::{KeyStore, TokenService};
+use crate::request_log::RequestLogSink;
 
 /// Facts about this deployment that the API reports.
 #[derive(Debug, Clone)]
@@ -29,18 +34,51 @@ impl ServiceInfo {
     }
 }
 
+/// Request governance settings, built by the server from its configuration.
+#[derive(Debug, Clone, Default)]
+pub struct SecuritySettings {
+    /// Signing secret for bearer tokens; tokens are disabled without it.
+    pub secret_key: Option<Vec<u8>>,
+    pub token_minutes: i64,
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Allowed CORS origins; `["*"]` allows any origin without credentials.
+    pub cors_origins: Vec<String>,
+    pub hsts: bool,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
 /// Shared by every handler.
 pub struct AppState {
     pub db: DatabaseConnection,
     pub info: ServiceInfo,
+    pub security: SecuritySettings,
+    pub keys: KeyStore,
+    pub tokens: Option<TokenService>,
+    pub limiter: Option<Limiter>,
+    pub request_log: RequestLogSink,
     pub started: Instant,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, info: ServiceInfo) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        info: ServiceInfo,
+        security: SecuritySettings,
+        request_log: RequestLogSink,
+    ) -> Self {
+        let tokens = security
+            .secret_key
+            .as_deref()
+            .map(|s| TokenService::new(s, security.token_minutes));
+        let limiter = security.rate_limit.map(Limiter::new);
         Self {
+            keys: KeyStore::new(db.clone()),
             db,
             info,
+            security,
+            tokens,
+            limiter,
+            request_log,
             started: Instant::now(),
         }
     }

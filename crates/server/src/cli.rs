@@ -34,4 +34,31 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Manage API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; the plaintext is printed on the last line (or in the JSON with --json).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// admin or user.
+        #[arg(long, default_value = "user")]
+        role: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// RFC 3339 expiry, e.g. 2027-01-01T00:00:00Z.
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// Print the full record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys: id, prefix, role, state, name.
+    List,
+    /// Revoke a key by id.
+    Revoke { id: i64 },
 }

@@ -1,6 +1,8 @@
 //! procdash server: configuration, logging, CLI and wiring of the API to the database.
 
+pub mod api_key_cli;
 pub mod cli;
+pub mod jobs;
 pub mod serve;
 pub mod settings;
 pub mod telemetry;

@@ -31,6 +31,10 @@ async fn main() -> ExitCode {
             .await
             .map(|_| ())
             .map_err(Into::into),
+        Command::ApiKey(command) => match serve::open_database(&settings, true).await {
+            Ok(db) => procdash_server::api_key_cli::run(&db, command, &mut std::io::stdout()).await,
+            Err(e) => Err(e.into()),
+        },
         Command::Config => {
             use std::io::Write;
             std::io::stdout()

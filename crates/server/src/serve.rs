@@ -3,10 +3,15 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
-use procdash_api::{AppState, ServiceInfo, app};
-use procdash_persistence::{DatabaseConnection, DbConfig, connect, migrate};
+use procdash_api::auth::rate_limit::RateLimitConfig;
+use procdash_api::request_log::{RequestLogSink, run_writer};
+use procdash_api::{AppState, SecuritySettings, ServiceInfo, app};
+use procdash_domain::api_key::NewApiKey;
+use procdash_persistence::repo::api_keys;
+use procdash_persistence::{Actor, DatabaseConnection, DbConfig, connect, migrate};
 
-use crate::settings::Settings;
+use crate::jobs;
+use crate::settings::{Settings, parse_list};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -19,6 +24,8 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 /// A started server: where it listens, and the handle to stop it.
@@ -27,6 +34,7 @@ pub struct Running {
     pub server: Server,
     pub handle: ServerHandle,
     pub db: DatabaseConnection,
+    pub state: web::Data<AppState>,
 }
 
 pub fn db_config(settings: &Settings) -> DbConfig {
@@ -50,19 +58,98 @@ pub async fn open_database(
     Ok(db)
 }
 
-/// Opens the database, applies migrations unless told not to, and binds the server. The returned
-/// server future must be awaited (or spawned) to serve.
+fn security(settings: &Settings) -> Result<SecuritySettings, StartError> {
+    let tokens_on = settings
+        .tokens_enabled
+        .unwrap_or(settings.secret_key.is_some());
+    let secret_key = match (&settings.secret_key, tokens_on) {
+        (_, false) => None,
+        (Some(key), true) => Some(key.as_bytes().to_vec()),
+        (None, true) if settings.debug => {
+            tracing::warn!(
+                "DEBUG: tokens are signed with a random per-process secret; they die with this process"
+            );
+            let mut secret = vec![0u8; 32];
+            getrandom::fill(&mut secret)
+                .map_err(|e| StartError::Config(format!("no randomness: {e}")))?;
+            Some(secret)
+        }
+        (None, true) => {
+            return Err(StartError::Config(
+                "SECRET_KEY is required when tokens are enabled".into(),
+            ));
+        }
+    };
+    let trusted_proxies = parse_list(&settings.trusted_proxies)
+        .map_err(StartError::Config)?
+        .iter()
+        .map(|p| {
+            p.parse()
+                .map_err(|_| StartError::Config(format!("TRUSTED_PROXIES: {p} is not an IP")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(SecuritySettings {
+        secret_key,
+        token_minutes: settings.access_token_expire_minutes,
+        rate_limit: settings.rate_limit_enabled.then_some(RateLimitConfig {
+            requests: settings.rate_limit_requests,
+            period: Duration::from_secs(settings.rate_limit_period),
+            admin_requests: settings.rate_limit_admin_requests,
+        }),
+        cors_origins: parse_list(&settings.cors_origins).map_err(StartError::Config)?,
+        hsts: settings.hsts_enabled,
+        trusted_proxies,
+    })
+}
+
+/// Makes BOOTSTRAP_ADMIN_KEY an admin key when no key exists yet. The value is never logged.
+async fn bootstrap_admin(db: &DatabaseConnection, settings: &Settings) -> Result<(), StartError> {
+    let Some(key) = settings.bootstrap_admin_key.as_deref() else {
+        return Ok(());
+    };
+    let existing = api_keys::count(db)
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
+    if existing > 0 {
+        return Ok(());
+    }
+    if key.len() < 32 {
+        return Err(StartError::Config(
+            "BOOTSTRAP_ADMIN_KEY must be at least 32 characters".into(),
+        ));
+    }
+    let new = NewApiKey::new(
+        "bootstrap admin",
+        Some("created from BOOTSTRAP_ADMIN_KEY"),
+        "admin",
+        None,
+    )
+    .map_err(|e| StartError::Config(e.to_string()))?;
+    api_keys::create_with_plaintext(db, &Actor::system("bootstrap"), new, key)
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
+    tracing::info!("bootstrap admin key created from BOOTSTRAP_ADMIN_KEY");
+    Ok(())
+}
+
+/// Opens the database, applies migrations unless told not to, starts the background jobs and
+/// binds the server. The returned server future must be awaited (or spawned) to serve.
 pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running, StartError> {
     let db = open_database(settings, run_migrations).await?;
+    bootstrap_admin(&db, settings).await?;
     let mut info = ServiceInfo::new(
         &settings.app_name,
         &settings.environment,
         &settings.api_v1_prefix,
     );
     info.max_body_bytes = settings.max_body_bytes;
-    let state = web::Data::new(AppState::new(db.clone(), info));
+    let (sink, rx) = RequestLogSink::new(settings.request_log_buffer);
+    let state = web::Data::new(AppState::new(db.clone(), info, security(settings)?, sink));
+    tokio::spawn(run_writer(rx, db.clone()));
+    jobs::spawn_all(state.clone().into_inner(), settings);
     let addr = format!("{}:{}", settings.host, settings.port);
-    let mut http = HttpServer::new(move || app(state.clone()))
+    let app_state = state.clone();
+    let mut http = HttpServer::new(move || app(app_state.clone()))
         .shutdown_timeout(settings.shutdown_timeout_seconds);
     if settings.workers > 0 {
         http = http.workers(settings.workers);
@@ -86,10 +173,12 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
         server,
         handle,
         db,
+        state,
     })
 }
 
-/// Serves until SIGINT/SIGTERM, then lets in-flight requests finish and closes the pool.
+/// Serves until SIGINT/SIGTERM, then lets in-flight requests finish, flushes usage counts and
+/// closes the pool.
 pub async fn serve(
     settings: &Settings,
     run_migrations: bool,
@@ -97,7 +186,10 @@ pub async fn serve(
     let running = start(settings, run_migrations).await?;
     tracing::info!(addr = %running.addr, database = %crate::settings::redact_url(&settings.database_url), "procdash listening");
     running.server.await?;
-    tracing::info!("server stopped; closing the database pool");
+    tracing::info!("server stopped; flushing usage counts and closing the database pool");
+    running.state.keys.flush_usage().await;
+    // Give the request-log writer a moment to drain what the last requests queued.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), running.db.close()).await;
     Ok(())
 }

@@ -8,7 +8,21 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 14] = [
+pub const ENV_KEYS: [&str; 28] = [
+    "SECRET_KEY",
+    "TOKENS_ENABLED",
+    "ACCESS_TOKEN_EXPIRE_MINUTES",
+    "RATE_LIMIT_ENABLED",
+    "RATE_LIMIT_REQUESTS",
+    "RATE_LIMIT_PERIOD",
+    "RATE_LIMIT_ADMIN_REQUESTS",
+    "CORS_ORIGINS",
+    "HSTS_ENABLED",
+    "TRUSTED_PROXIES",
+    "REQUEST_LOG_RETENTION_DAYS",
+    "REQUEST_LOG_BUFFER",
+    "BOOTSTRAP_ADMIN_KEY",
+    "USAGE_FLUSH_SECONDS",
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "HOST",
@@ -51,6 +65,25 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub app_name: String,
     pub shutdown_timeout_seconds: u64,
+    /// Signs bearer tokens. Secret: never logged or printed.
+    pub secret_key: Option<String>,
+    /// Tokens on or off; unset means on exactly when SECRET_KEY is set.
+    pub tokens_enabled: Option<bool>,
+    pub access_token_expire_minutes: i64,
+    pub rate_limit_enabled: bool,
+    pub rate_limit_requests: u32,
+    pub rate_limit_period: u64,
+    pub rate_limit_admin_requests: u32,
+    /// Comma-separated list or JSON array of origins; "*" only when set explicitly.
+    pub cors_origins: String,
+    pub hsts_enabled: bool,
+    /// Comma-separated list or JSON array of proxy IPs whose X-Forwarded-For is honoured.
+    pub trusted_proxies: String,
+    pub request_log_retention_days: i64,
+    pub request_log_buffer: usize,
+    /// Becomes an admin key at start when no key exists yet. Secret.
+    pub bootstrap_admin_key: Option<String>,
+    pub usage_flush_seconds: u64,
 }
 
 impl Default for Settings {
@@ -70,6 +103,20 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             app_name: "procdash".to_owned(),
             shutdown_timeout_seconds: 30,
+            secret_key: None,
+            tokens_enabled: None,
+            access_token_expire_minutes: 30,
+            rate_limit_enabled: true,
+            rate_limit_requests: 6000,
+            rate_limit_period: 60,
+            rate_limit_admin_requests: 30000,
+            cors_origins: String::new(),
+            hsts_enabled: false,
+            trusted_proxies: String::new(),
+            request_log_retention_days: 90,
+            request_log_buffer: 10_000,
+            bootstrap_admin_key: None,
+            usage_flush_seconds: 5,
         }
     }
 }
@@ -131,6 +178,39 @@ impl Settings {
         if self.max_body_bytes == 0 {
             return bad("MAX_BODY_BYTES", "must be greater than 0");
         }
+        if self.rate_limit_requests == 0
+            || self.rate_limit_period == 0
+            || self.rate_limit_admin_requests == 0
+        {
+            return bad(
+                "RATE_LIMIT_REQUESTS",
+                "RATE_LIMIT_REQUESTS, RATE_LIMIT_PERIOD and RATE_LIMIT_ADMIN_REQUESTS must be greater than 0",
+            );
+        }
+        if self.access_token_expire_minutes <= 0 {
+            return bad("ACCESS_TOKEN_EXPIRE_MINUTES", "must be greater than 0");
+        }
+        if let Err(e) = parse_list(&self.cors_origins) {
+            return bad("CORS_ORIGINS", &e);
+        }
+        match parse_list(&self.trusted_proxies) {
+            Ok(list) if list.iter().all(|p| p.parse::<std::net::IpAddr>().is_ok()) => {}
+            _ => {
+                return bad(
+                    "TRUSTED_PROXIES",
+                    "must be IP addresses, comma-separated or a JSON array",
+                );
+            }
+        }
+        if self.tokens_enabled == Some(true) && self.secret_key.is_none() && !self.debug {
+            return bad(
+                "SECRET_KEY",
+                "is required when TOKENS_ENABLED=true (a random per-process secret is used only with DEBUG=true)",
+            );
+        }
+        if self.secret_key.as_ref().is_some_and(|k| k.len() < 32) {
+            return bad("SECRET_KEY", "must be at least 32 characters");
+        }
         if self.database_max_connections == 0 {
             return bad("DATABASE_MAX_CONNECTIONS", "must be greater than 0");
         }
@@ -141,6 +221,8 @@ impl Settings {
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = redact_url(&self.database_url);
+        shown.secret_key = self.secret_key.as_ref().map(|_| "***".to_owned());
+        shown.bootstrap_admin_key = self.bootstrap_admin_key.as_ref().map(|_| "***".to_owned());
         toml_string(&shown)
     }
 }
@@ -157,6 +239,21 @@ fn toml_string(settings: &Settings) -> String {
         }
     }
     out
+}
+
+/// A comma-separated list or a JSON array of strings.
+pub fn parse_list(raw: &str) -> Result<Vec<String>, String> {
+    let raw = raw.trim();
+    if raw.starts_with('[') {
+        return serde_json::from_str::<Vec<String>>(raw)
+            .map_err(|e| format!("is not a JSON array of strings: {e}"));
+    }
+    Ok(raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 /// Hides the password of a database URL.
@@ -235,6 +332,46 @@ mod tests {
             assert!(Settings::load(None).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn lists_are_comma_separated_or_json() {
+        assert_eq!(parse_list("a, b").unwrap(), ["a", "b"]);
+        assert_eq!(
+            parse_list(r#"["http://x","http://y"]"#).unwrap(),
+            ["http://x", "http://y"]
+        );
+        assert!(parse_list("[oops").is_err());
+        assert!(parse_list("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn tokens_require_a_secret_outside_debug() {
+        Jail::expect_with(|jail| {
+            jail.set_env("TOKENS_ENABLED", "true");
+            let err = Settings::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("SECRET_KEY"), "{err}");
+            jail.set_env("DEBUG", "true");
+            assert!(Settings::load(None).is_ok());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let s = Settings {
+            secret_key: Some("k".repeat(40)),
+            bootstrap_admin_key: Some("pd_boot".into()),
+            ..Settings::default()
+        };
+        let shown = s.to_redacted_toml();
+        assert!(
+            !shown.contains(&"k".repeat(40)) && !shown.contains("pd_boot"),
+            "{shown}"
+        );
     }
 
     #[test]

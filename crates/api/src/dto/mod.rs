@@ -1,6 +1,8 @@
 //! Request and response bodies. They are not storage rows: each maps from a domain value.
 
+pub mod api_key;
 pub mod process;
+pub mod request_log;
 pub mod run;
 pub mod step;
 pub mod step_run;

@@ -16,6 +16,8 @@ pub struct HealthResponse {
     pub database: String,
     #[schema(example = "0d 1h 5m")]
     pub uptime: String,
+    /// Request-log entries dropped because the write buffer was full, since start.
+    pub request_log_dropped: u64,
 }
 
 /// What this service is.

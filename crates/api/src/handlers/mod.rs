@@ -1,6 +1,9 @@
 //! HTTP handlers, one module per resource. Handlers parse, call one repository function and
 //! shape the response; rules live in the domain and storage crates.
 
+pub mod api_keys;
+pub mod audit_logs;
+pub mod auth;
 pub mod processes;
 pub mod runs;
 pub mod step_runs;

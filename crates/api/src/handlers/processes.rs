@@ -1,7 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use procdash_persistence::Actor;
 use procdash_persistence::repo::processes;
 
+use crate::auth::{AnyRole, Auth};
 use crate::dto::process::{CreateProcessRequest, ProcessResponse, UpdateProcessRequest};
 use crate::error::{ApiResult, ErrorBody};
 use crate::pagination::{self, PageParams, PageResponse};
@@ -11,20 +11,24 @@ use crate::state::AppState;
 #[utoipa::path(
     post, path = "/api/v1/processes/", tag = "processes",
     request_body = CreateProcessRequest,
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "The created process with its steps", body = ProcessResponse),
         (status = 409, description = "Two steps share an index", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn create_process(
+    auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     body: web::Json<CreateProcessRequest>,
 ) -> ApiResult<HttpResponse> {
     let new = body.into_inner().into_domain()?;
-    let process = processes::create(&state.db, &Actor::anonymous(), new).await?;
+    let process = processes::create(&state.db, &auth.actor(), new).await?;
     Ok(HttpResponse::Created().json(ProcessResponse::from(process)))
 }
 
@@ -32,12 +36,16 @@ pub async fn create_process(
 #[utoipa::path(
     get, path = "/api/v1/processes/", tag = "processes",
     params(PageParams),
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "One page of processes; Link and X-Total-Count headers", body = PageResponse<ProcessResponse>),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid page or size", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn list_processes(
+    _auth: Auth<AnyRole>,
     req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<PageParams>,
@@ -53,13 +61,17 @@ pub async fn list_processes(
 #[utoipa::path(
     get, path = "/api/v1/processes/{process_id}", tag = "processes",
     params(("process_id" = i64, Path, description = "Process id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The process", body = ProcessResponse),
         (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn get_process(
+    _auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<web::Json<ProcessResponse>> {
@@ -72,21 +84,24 @@ pub async fn get_process(
     patch, path = "/api/v1/processes/{process_id}", tag = "processes",
     params(("process_id" = i64, Path, description = "Process id")),
     request_body = UpdateProcessRequest,
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The updated process", body = ProcessResponse),
         (status = 404, description = "No such live process", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn update_process(
+    auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     body: web::Json<UpdateProcessRequest>,
 ) -> ApiResult<web::Json<ProcessResponse>> {
     let changes = body.into_inner().into_domain()?;
-    let process =
-        processes::update(&state.db, &Actor::anonymous(), path.into_inner(), changes).await?;
+    let process = processes::update(&state.db, &auth.actor(), path.into_inner(), changes).await?;
     Ok(web::Json(process.into()))
 }

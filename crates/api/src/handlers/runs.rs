@@ -1,8 +1,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use procdash_domain::PageRequest;
-use procdash_persistence::Actor;
 use procdash_persistence::repo::runs;
 
+use crate::auth::{AnyRole, Auth};
 use crate::dto::run::{CreateRunRequest, RunListParams, RunResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::pagination::{self, PageResponse};
@@ -12,20 +12,24 @@ use crate::state::AppState;
 #[utoipa::path(
     post, path = "/api/v1/runs/", tag = "runs",
     request_body = CreateRunRequest,
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "The run, pending, with its step runs", body = RunResponse),
         (status = 404, description = "No such live process", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn create_run(
+    auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     body: web::Json<CreateRunRequest>,
 ) -> ApiResult<HttpResponse> {
     let new = body.into_inner().into_domain()?;
-    let run = runs::create(&state.db, &Actor::anonymous(), new).await?;
+    let run = runs::create(&state.db, &auth.actor(), new).await?;
     Ok(HttpResponse::Created().json(RunResponse::from(run)))
 }
 
@@ -33,12 +37,16 @@ pub async fn create_run(
 #[utoipa::path(
     get, path = "/api/v1/runs/", tag = "runs",
     params(RunListParams),
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "One page of runs; Link and X-Total-Count headers", body = PageResponse<RunResponse>),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid filter, order or page", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn list_runs(
+    _auth: Auth<AnyRole>,
     req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<RunListParams>,
@@ -65,13 +73,17 @@ pub async fn list_runs(
 #[utoipa::path(
     get, path = "/api/v1/runs/{run_id}", tag = "runs",
     params(("run_id" = i64, Path, description = "Run id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The run", body = RunResponse),
         (status = 404, description = "No such live run", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn get_run(
+    _auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<web::Json<RunResponse>> {

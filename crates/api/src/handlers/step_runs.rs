@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
-use procdash_persistence::Actor;
 use procdash_persistence::repo::step_runs;
 
+use crate::auth::{AnyRole, Auth};
 use crate::dto::step_run::{CreateStepRunRequest, StepRunResponse, UpdateStepRunRequest};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -11,15 +11,19 @@ use crate::state::AppState;
     patch, path = "/api/v1/step-runs/{step_run_id}", tag = "step-runs",
     params(("step_run_id" = i64, Path, description = "Step run id")),
     request_body = UpdateStepRunRequest,
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The updated step run", body = StepRunResponse),
         (status = 404, description = "No such live step run (or its run is deleted)", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid status or field", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn update_step_run(
+    auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     body: web::Json<UpdateStepRunRequest>,
@@ -27,7 +31,7 @@ pub async fn update_step_run(
     let (update, modified_by) = body.into_inner().into_domain()?;
     let saved = step_runs::update(
         &state.db,
-        &Actor::anonymous(),
+        &auth.actor(),
         path.into_inner(),
         update,
         modified_by,
@@ -40,20 +44,24 @@ pub async fn update_step_run(
 #[utoipa::path(
     post, path = "/api/v1/step-runs/", tag = "step-runs",
     request_body = CreateStepRunRequest,
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "The created step run", body = StepRunResponse),
         (status = 404, description = "No such live run or step", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field, or the step belongs to another process", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn create_step_run(
+    auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     body: web::Json<CreateStepRunRequest>,
 ) -> ApiResult<HttpResponse> {
     let new = body.into_inner().into_domain()?;
-    let saved = step_runs::create(&state.db, &Actor::anonymous(), new).await?;
+    let saved = step_runs::create(&state.db, &auth.actor(), new).await?;
     Ok(HttpResponse::Created().json(StepRunResponse::from(saved)))
 }
 
@@ -61,13 +69,17 @@ pub async fn create_step_run(
 #[utoipa::path(
     get, path = "/api/v1/step-runs/run/{run_id}", tag = "step-runs",
     params(("run_id" = i64, Path, description = "Run id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Step runs by step index", body = Vec<StepRunResponse>),
         (status = 404, description = "No such live run", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn list_run_step_runs(
+    _auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<web::Json<Vec<StepRunResponse>>> {
@@ -84,13 +96,17 @@ pub async fn list_run_step_runs(
         ("run_id" = i64, Path, description = "Run id"),
         ("step_id" = i64, Path, description = "Step id"),
     ),
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The step run", body = StepRunResponse),
         (status = 404, description = "No such live run, or no step run for this step", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "An id is not an integer", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn get_run_step_run(
+    _auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<web::Json<StepRunResponse>> {

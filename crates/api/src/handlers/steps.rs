@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
-use procdash_persistence::Actor;
 use procdash_persistence::repo::steps;
 
+use crate::auth::{AnyRole, Auth};
 use crate::dto::step::{CreateStepRequest, StepResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -10,21 +10,25 @@ use crate::state::AppState;
 #[utoipa::path(
     post, path = "/api/v1/steps/", tag = "steps",
     request_body = CreateStepRequest,
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "The created step", body = StepResponse),
         (status = 404, description = "No such live process", body = ErrorBody),
         (status = 409, description = "The process already has a live step at this index", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn create_step(
+    auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     body: web::Json<CreateStepRequest>,
 ) -> ApiResult<HttpResponse> {
     let (process_id, step) = body.into_inner().into_domain()?;
-    let created = steps::create(&state.db, &Actor::anonymous(), process_id, step).await?;
+    let created = steps::create(&state.db, &auth.actor(), process_id, step).await?;
     Ok(HttpResponse::Created().json(StepResponse::from(created)))
 }
 
@@ -32,13 +36,17 @@ pub async fn create_step(
 #[utoipa::path(
     get, path = "/api/v1/steps/process/{process_id}", tag = "steps",
     params(("process_id" = i64, Path, description = "Process id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Steps by index", body = Vec<StepResponse>),
         (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn list_process_steps(
+    _auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<web::Json<Vec<StepResponse>>> {
@@ -52,13 +60,17 @@ pub async fn list_process_steps(
 #[utoipa::path(
     get, path = "/api/v1/steps/process/{process_id}/rerunnable", tag = "steps",
     params(("process_id" = i64, Path, description = "Process id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Rerunnable steps by index", body = Vec<StepResponse>),
         (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     )
 )]
 pub async fn list_rerunnable_steps(
+    _auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<web::Json<Vec<StepResponse>>> {

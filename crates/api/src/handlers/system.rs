@@ -26,6 +26,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         }
         .to_owned(),
         uptime: format_uptime(state.started.elapsed().as_secs()),
+        request_log_dropped: state.request_log.dropped(),
     };
     if connected {
         HttpResponse::Ok().json(body)

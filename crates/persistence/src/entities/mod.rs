@@ -1,7 +1,9 @@
 //! sea-orm entities, one per table. They mirror the migrations and never leave this crate's
 //! repositories: callers get domain types.
 
+pub mod api_key;
 pub mod process;
 pub mod process_run;
 pub mod process_step;
+pub mod request_log;
 pub mod step_run;

@@ -1,7 +1,9 @@
 //! Repositories: one module per resource. Functions that change several rows open their own
 //! write transaction; lookups accept any connection so they can join one.
 
+pub mod api_keys;
 pub mod processes;
+pub mod request_logs;
 pub mod runs;
 pub mod step_runs;
 pub mod steps;

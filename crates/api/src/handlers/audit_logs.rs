@@ -1,0 +1,75 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Duration, Utc};
+use procdash_domain::PageRequest;
+use procdash_persistence::repo::request_logs::{self, RequestLogFilter};
+
+use crate::auth::{Admin, Auth};
+use crate::dto::request_log::{
+    RequestLogParams, RequestLogResponse, RequestStatsResponse, StatsParams,
+};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::pagination::{self, PageResponse};
+use crate::state::AppState;
+
+/// The request log, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/audit-logs/", tag = "audit-logs",
+    params(RequestLogParams),
+    security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "One page of logged requests", body = PageResponse<RequestLogResponse>),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
+        (status = 403, description = "Admin access required", body = ErrorBody),
+        (status = 422, description = "Invalid filter or page", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+    )
+)]
+pub async fn list_request_logs(
+    _auth: Auth<Admin>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: web::Query<RequestLogParams>,
+) -> ApiResult<HttpResponse> {
+    let page = PageRequest::new(params.page, params.size)?;
+    let p = params.into_inner();
+    let filter = RequestLogFilter {
+        api_key_id: p.api_key_id,
+        method: p.method,
+        path_contains: p.path,
+        status_code: p.status_code,
+        min_duration_ms: p.min_duration,
+        since: p.since,
+        until: p.until,
+    };
+    let found = request_logs::list(&state.db, &filter, page).await?;
+    Ok(pagination::respond(
+        &req,
+        PageResponse::from_page(found, RequestLogResponse::from),
+    ))
+}
+
+/// Aggregates over the request log for the last `hours`.
+#[utoipa::path(
+    get, path = "/api/v1/audit-logs/stats", tag = "audit-logs",
+    params(StatsParams),
+    security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "Request statistics", body = RequestStatsResponse),
+        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
+        (status = 403, description = "Admin access required", body = ErrorBody),
+        (status = 422, description = "hours out of range", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+    )
+)]
+pub async fn request_stats(
+    _auth: Auth<Admin>,
+    state: web::Data<AppState>,
+    params: web::Query<StatsParams>,
+) -> ApiResult<web::Json<RequestStatsResponse>> {
+    let hours = params.hours.unwrap_or(24);
+    if !(1..=8760).contains(&hours) {
+        return Err(ApiError::field("hours", "must be between 1 and 8760"));
+    }
+    let stats = request_logs::stats(&state.db, Utc::now() - Duration::hours(hours)).await?;
+    Ok(web::Json(RequestStatsResponse::new(hours, stats)))
+}

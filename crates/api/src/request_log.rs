@@ -1,0 +1,141 @@
+//! The request log: every request under the API prefix is recorded, written asynchronously in
+//! batches. A full buffer drops entries (counted, reported in /health) rather than block.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+use chrono::Utc;
+use procdash_persistence::DatabaseConnection;
+use procdash_persistence::repo::request_logs::{self, RequestLog};
+use tokio::sync::mpsc;
+
+use crate::auth::{AuthOutcome, client_ip};
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+const BATCH: usize = 500;
+
+/// The sending side of the log buffer.
+#[derive(Clone)]
+pub struct RequestLogSink {
+    tx: mpsc::Sender<RequestLog>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl RequestLogSink {
+    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<RequestLog>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (
+            Self {
+                tx,
+                dropped: Arc::new(AtomicU64::new(0)),
+            },
+            rx,
+        )
+    }
+
+    fn record(&self, entry: RequestLog) {
+        if self.tx.try_send(entry).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Writes buffered entries in batches until every sender is gone, then drains what is left.
+pub async fn run_writer(mut rx: mpsc::Receiver<RequestLog>, db: DatabaseConnection) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let rows = std::mem::take(&mut batch);
+        if let Err(e) = request_logs::insert_batch(&db, rows).await {
+            tracing::warn!(error = %e, "request log batch lost");
+        }
+    }
+}
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let logged = state
+        .as_ref()
+        .is_some_and(|s| req.path().starts_with(&s.info.prefix));
+    let started = Instant::now();
+    let res = next.call(req).await?;
+    if let (true, Some(state)) = (logged, state) {
+        state.request_log.record(entry(&res, started, &state));
+    }
+    Ok(res)
+}
+
+fn entry<B>(res: &ServiceResponse<B>, started: Instant, state: &AppState) -> RequestLog {
+    let req = res.request();
+    let principal = req
+        .extensions()
+        .get::<AuthOutcome>()
+        .and_then(|o| o.0.clone().ok());
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let status = res.status().as_u16();
+    RequestLog {
+        id: 0,
+        occurred_at: Utc::now(),
+        method: req.method().to_string(),
+        route: req
+            .match_pattern()
+            .unwrap_or_else(|| "<unmatched>".to_owned()),
+        path: req.path().to_owned(),
+        query: Some(redact_query(req.query_string())).filter(|q| !q.is_empty()),
+        status: i32::from(status),
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        api_key_id: principal.as_ref().map(|p| p.key_id),
+        api_key_name: principal.map(|p| p.name),
+        client_ip: client_ip(req, &state.security.trusted_proxies).map(|ip| ip.to_string()),
+        user_agent: header("user-agent"),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        error_message: (status >= 400)
+            .then(crate::request_id::recorded_error)
+            .flatten(),
+    }
+}
+
+/// Keys never reach the log, even when a client wrongly puts one in the query string.
+fn redact_query(query: &str) -> String {
+    let pairs = url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| {
+        let name = k.to_ascii_lowercase();
+        let secret = name.contains("key") || name.contains("token") || v.starts_with("pd_");
+        (
+            k.into_owned(),
+            if secret {
+                "***".to_owned()
+            } else {
+                v.into_owned()
+            },
+        )
+    });
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_in_query_strings_are_redacted() {
+        let q = super::redact_query("status=failed&api_key=pd_abc&x=pd_secret&token=t");
+        assert_eq!(q, "status=failed&api_key=***&x=***&token=***");
+    }
+}
