@@ -393,3 +393,23 @@ async fn usage_stats_count_route_templates() {
         "raw paths never appear"
     );
 }
+
+#[tokio::test]
+async fn bootstrap_admin_key_works_only_on_an_empty_key_table() {
+    let boot = "pd_bootstrap-value-for-containers-0123456789";
+    let app = spawn_with(|s| s.bootstrap_admin_key = Some(boot.to_owned())).await;
+    let me: Value = app
+        .anonymous
+        .get(app.api("/auth/me"))
+        .header("x-api-key", boot)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["name"], "bootstrap admin");
+    let keys: Value = app.get("/api-keys/").await.json().await.unwrap();
+    assert_eq!(keys["total"], 2, "the bootstrap key and the test's own key");
+}

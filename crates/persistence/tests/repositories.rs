@@ -149,3 +149,36 @@ async fn a_failed_process_creation_leaves_nothing_behind() {
         .unwrap();
     assert_eq!(orphans, 0);
 }
+
+#[tokio::test]
+async fn request_log_purge_removes_only_old_rows() {
+    use procdash_persistence::repo::request_logs::{self, RequestLog};
+    let (_guard, db) = db().await;
+    let now = chrono::Utc::now();
+    let row = |days_ago: i64| RequestLog {
+        id: 0,
+        occurred_at: now - chrono::Duration::days(days_ago),
+        method: "GET".into(),
+        route: "/api/v1/runs/{run_id}".into(),
+        path: "/api/v1/runs/1".into(),
+        query: None,
+        status: 200,
+        duration_ms: 1.5,
+        api_key_id: Some(1),
+        api_key_name: Some("k".into()),
+        client_ip: None,
+        user_agent: None,
+        request_id: None,
+        error_message: None,
+    };
+    request_logs::insert_batch(&db, vec![row(100), row(91), row(2), row(0)])
+        .await
+        .unwrap();
+    let purged = request_logs::purge(&db, now - chrono::Duration::days(90))
+        .await
+        .unwrap();
+    assert_eq!(purged, 2);
+    let (daily, weekly, top) = request_logs::key_usage(&db, 1, now).await.unwrap();
+    assert_eq!((daily, weekly), (1, 2));
+    assert_eq!(top, vec![("/api/v1/runs/{run_id}".to_owned(), 2)]);
+}
