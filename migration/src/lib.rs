@@ -9,6 +9,9 @@ mod m20261125_000003_create_process_runs;
 mod m20261125_000004_create_step_runs;
 mod m20261125_000005_create_api_keys;
 mod m20261125_000006_create_request_logs;
+mod m20261125_000007_add_lifecycle_columns;
+mod m20261125_000008_create_change_log;
+mod m20261125_000009_create_job_runs;
 
 pub struct Migrator;
 
@@ -22,6 +25,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_step_runs::Migration),
             Box::new(m20261125_000005_create_api_keys::Migration),
             Box::new(m20261125_000006_create_request_logs::Migration),
+            Box::new(m20261125_000007_add_lifecycle_columns::Migration),
+            Box::new(m20261125_000008_create_change_log::Migration),
+            Box::new(m20261125_000009_create_job_runs::Migration),
         ]
     }
 }

@@ -24,8 +24,15 @@ const REDOC_HTML: &str = r#"<!DOCTYPE html>
 
 pub fn configure(cfg: &mut web::ServiceConfig, doc: utoipa::openapi::OpenApi) {
     cfg.route("/redoc/redoc.standalone.js", web::get().to(redoc_js));
+    cfg.route("/docs", web::get().to(docs_redirect));
     cfg.service(Redoc::with_url("/redoc", doc.clone()).custom_html(REDOC_HTML));
     cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc));
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
 }
 
 async fn redoc_js() -> HttpResponse {

@@ -5,6 +5,7 @@
 
 pub mod api_key;
 pub mod error;
+pub mod lifecycle;
 pub mod meta_filter;
 pub mod model;
 pub mod page;

@@ -5,3 +5,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
+
+/// A client-supplied instant at storage precision, so both backends return the same value.
+pub fn at_storage_precision(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}

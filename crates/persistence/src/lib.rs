@@ -4,6 +4,7 @@
 //! in one transaction; the use cases here open that transaction themselves.
 
 pub mod actor;
+pub mod audit;
 pub mod clock;
 pub mod connect;
 mod convert;

@@ -185,6 +185,12 @@ pub async fn serve(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let running = start(settings, run_migrations).await?;
     tracing::info!(addr = %running.addr, database = %crate::settings::redact_url(&settings.database_url), "procdash listening");
+    let handle = running.handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+        handle.stop(true).await;
+    });
     running.server.await?;
     tracing::info!("server stopped; flushing usage counts and closing the database pool");
     running.state.keys.flush_usage().await;
@@ -192,4 +198,28 @@ pub async fn serve(
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), running.db.close()).await;
     Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
 }

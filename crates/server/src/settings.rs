@@ -175,6 +175,15 @@ impl Settings {
                 "is not a valid level or filter (e.g. info, debug, procdash=debug)",
             );
         }
+        if let Some(dir) = self
+            .log_file
+            .as_deref()
+            .and_then(Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            return bad("LOG_FILE", &format!("cannot create {}: {e}", dir.display()));
+        }
         if self.max_body_bytes == 0 {
             return bad("MAX_BODY_BYTES", "must be greater than 0");
         }

@@ -14,7 +14,6 @@ use crate::state::AppState;
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "The created process with its steps", body = ProcessResponse),
-        (status = 409, description = "Two steps share an index", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),

@@ -2,6 +2,9 @@
 //! repositories: callers get domain types.
 
 pub mod api_key;
+pub mod change_log;
+pub mod change_log_archive;
+pub mod job_run;
 pub mod process;
 pub mod process_run;
 pub mod process_step;

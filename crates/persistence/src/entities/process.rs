@@ -14,6 +14,8 @@ pub struct Model {
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     pub deleted_at: Option<DateTimeUtc>,
+    /// The soft deletion that removed this row, so a restore brings back exactly its rows.
+    pub deletion_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

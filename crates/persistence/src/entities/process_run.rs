@@ -13,11 +13,16 @@ pub struct Model {
     pub meta: Json,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    pub scheduled_deletion_at: Option<DateTimeUtc>,
+    pub is_neutralized: bool,
+    pub neutralized_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     pub deleted_at: Option<DateTimeUtc>,
+    /// The soft deletion that removed this row, so a restore brings back exactly its rows.
+    pub deletion_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use crate::audit::{self, Change, snapshot};
 use crate::entities::api_key;
 use crate::{Actor, PersistenceError, clock, tx};
 
@@ -62,6 +63,7 @@ pub async fn create_with_plaintext(
     plaintext: &str,
 ) -> Result<ApiKey, PersistenceError> {
     let now = clock::now();
+    let txn = tx::begin_write(db).await?;
     let model = api_key::ActiveModel {
         name: Set(new.name),
         description: Set(new.description),
@@ -77,9 +79,18 @@ pub async fn create_with_plaintext(
         updated_by: Set(actor.label()),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await
     .map_err(|e| PersistenceError::conflict_on_unique(e, "this key already exists"))?;
+    let change = Change {
+        entity: "api_key",
+        record_id: model.id,
+        operation: "create",
+        before: None,
+        after: Some(snapshot::api_key(&model)),
+    };
+    audit::record(&txn, actor, change).await?;
+    txn.commit().await?;
     to_domain(model)
 }
 
@@ -143,6 +154,7 @@ pub async fn toggle(
             "API key {id} is revoked and cannot be re-activated"
         )));
     }
+    let before = before_snapshot(&txn, id).await?;
     let model = api_key::ActiveModel {
         id: Set(id),
         is_active: Set(!current.is_active),
@@ -152,8 +164,27 @@ pub async fn toggle(
     }
     .update(&txn)
     .await?;
+    let change = Change {
+        entity: "api_key",
+        record_id: id,
+        operation: "toggle",
+        before,
+        after: Some(snapshot::api_key(&model)),
+    };
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     to_domain(model)
+}
+
+async fn before_snapshot(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<serde_json::Value>, PersistenceError> {
+    Ok(api_key::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .as_ref()
+        .map(snapshot::api_key))
 }
 
 /// Revokes a key for good; the row stays for the audit trail and usage history.
@@ -168,6 +199,7 @@ pub async fn revoke(
     if current.revoked_at.is_some() {
         return Err(PersistenceError::not_found("API key", id));
     }
+    let before = before_snapshot(&txn, id).await?;
     let now = clock::now();
     let model = api_key::ActiveModel {
         id: Set(id),
@@ -179,6 +211,14 @@ pub async fn revoke(
     }
     .update(&txn)
     .await?;
+    let change = Change {
+        entity: "api_key",
+        record_id: id,
+        operation: "revoke",
+        before,
+        after: Some(snapshot::api_key(&model)),
+    };
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     to_domain(model)
 }

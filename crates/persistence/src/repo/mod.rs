@@ -2,8 +2,12 @@
 //! write transaction; lookups accept any connection so they can join one.
 
 pub mod api_keys;
+pub mod deletion;
+pub mod jobs;
+pub mod neutralization;
 pub mod processes;
 pub mod request_logs;
+pub mod retention;
 pub mod runs;
 pub mod step_runs;
 pub mod steps;

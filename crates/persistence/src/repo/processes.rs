@@ -7,6 +7,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use crate::audit::{self, Change, snapshot};
 use crate::entities::{process, process_step};
 use crate::repo::steps;
 use crate::{Actor, PersistenceError, clock, convert, tx};
@@ -32,6 +33,14 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    let change = Change {
+        entity: "process",
+        record_id: model.id,
+        operation: "create",
+        before: None,
+        after: Some(snapshot::process(&model)),
+    };
+    audit::record(&txn, actor, change).await?;
     let mut created_steps = Vec::with_capacity(new.steps.len());
     for step in new.steps {
         created_steps.push(steps::insert(&txn, actor, model.id, step).await?);
@@ -108,6 +117,7 @@ pub async fn update(
 ) -> Result<Process, PersistenceError> {
     let txn = tx::begin_write(db).await?;
     let current = find_live(&txn, id).await?;
+    let before = snapshot::process(&current);
     let mut model: process::ActiveModel = current.into();
     if let Some(name) = changes.name {
         model.name = Set(name);
@@ -117,7 +127,15 @@ pub async fn update(
     }
     model.updated_at = Set(clock::now());
     model.updated_by = Set(actor.label());
-    model.update(&txn).await?;
+    let saved = model.update(&txn).await?;
+    let change = Change {
+        entity: "process",
+        record_id: id,
+        operation: "update",
+        before: Some(before),
+        after: Some(snapshot::process(&saved)),
+    };
+    audit::record(&txn, actor, change).await?;
     let process = get(&txn, id).await?;
     txn.commit().await?;
     Ok(process)

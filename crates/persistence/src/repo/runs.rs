@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 
+use procdash_domain::lifecycle::scheduled_deletion;
 use procdash_domain::{
     NewRun, Page, PageRequest, ProcessRun, RunFilter, RunOrder, RunOrderField, RunStatus,
     SortDirection, StepRun, StepStatus,
@@ -11,6 +12,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use crate::audit::{self, Change, snapshot};
 use crate::entities::{process, process_run, step_run};
 use crate::repo::steps;
 use crate::{Actor, PersistenceError, clock, convert, tx};
@@ -29,7 +31,7 @@ pub async fn create(
         // Keeps the process (and so its steps) from being deleted under us.
         process_query = process_query.lock_shared();
     }
-    process_query
+    let process = process_query
         .one(&txn)
         .await?
         .ok_or_else(|| PersistenceError::not_found("process", new.process_id))?;
@@ -41,6 +43,7 @@ pub async fn create(
         entity_name: Set(new.entity_name),
         status: Set(RunStatus::Pending.as_str().to_owned()),
         meta: Set(new.meta),
+        scheduled_deletion_at: Set(scheduled_deletion(now, process.retention_months)),
         created_at: Set(now),
         updated_at: Set(now),
         created_by: Set(actor.label()),
@@ -62,6 +65,28 @@ pub async fn create(
             ..Default::default()
         });
         step_run::Entity::insert_many(rows).exec(&txn).await?;
+    }
+    let change = Change {
+        entity: "run",
+        record_id: run.id,
+        operation: "create",
+        before: None,
+        after: Some(snapshot::run(&run)),
+    };
+    audit::record(&txn, actor, change).await?;
+    for created in step_run::Entity::find()
+        .filter(step_run::Column::RunId.eq(run.id))
+        .all(&txn)
+        .await?
+    {
+        let change = Change {
+            entity: "step_run",
+            record_id: created.id,
+            operation: "create",
+            before: None,
+            after: Some(snapshot::step_run(&created)),
+        };
+        audit::record(&txn, actor, change).await?;
     }
     let step_runs = live_step_runs(&txn, run.id).await?;
     txn.commit().await?;

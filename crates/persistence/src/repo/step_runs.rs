@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use crate::audit::{self, Change, snapshot};
 use crate::entities::{process_run, process_step, step_run};
 use crate::repo::runs;
 use crate::{Actor, PersistenceError, clock, convert, tx};
@@ -55,7 +56,8 @@ pub async fn update(
         failure: current.failure.clone(),
     };
     let now = clock::now();
-    let next = apply_step_update(&state, update, now);
+    let next = apply_step_update(&state, precise(update), now);
+    let before = snapshot::step_run(&current);
     let mut model: step_run::ActiveModel = current.into();
     model.status = Set(next.status.as_str().to_owned());
     model.started_at = Set(next.started_at);
@@ -67,6 +69,14 @@ pub async fn update(
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
     let saved = model.update(&txn).await?;
+    let change = Change {
+        entity: "step_run",
+        record_id: id,
+        operation: "update",
+        before: Some(before),
+        after: Some(snapshot::step_run(&saved)),
+    };
+    audit::record(&txn, actor, change).await?;
     recompute_run(&txn, actor, run, now).await?;
     txn.commit().await?;
     convert::step_run(saved)
@@ -103,7 +113,7 @@ pub async fn create(
         finished_at: None,
         failure: None,
     };
-    let state = apply_step_update(&blank, new.update, now);
+    let state = apply_step_update(&blank, precise(new.update), now);
     let saved = step_run::ActiveModel {
         run_id: Set(run.id),
         step_id: Set(step.id),
@@ -121,9 +131,25 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    let change = Change {
+        entity: "step_run",
+        record_id: saved.id,
+        operation: "create",
+        before: None,
+        after: Some(snapshot::step_run(&saved)),
+    };
+    audit::record(&txn, actor, change).await?;
     recompute_run(&txn, actor, run, now).await?;
     txn.commit().await?;
     convert::step_run(saved)
+}
+
+fn precise(update: StepUpdate) -> StepUpdate {
+    StepUpdate {
+        started_at: update.started_at.map(clock::at_storage_precision),
+        finished_at: update.finished_at.map(clock::at_storage_precision),
+        ..update
+    }
 }
 
 /// Re-derives a run's status and timestamps from its live step runs. The caller holds the lock.
@@ -155,13 +181,22 @@ pub(crate) async fn recompute_run(
     if previous == next && before == after {
         return Ok(());
     }
+    let before_snapshot = snapshot::run(&run);
     let mut model: process_run::ActiveModel = run.into();
     model.status = Set(next.as_str().to_owned());
     model.started_at = Set(after.started_at);
     model.finished_at = Set(after.finished_at);
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
-    model.update(db).await?;
+    let saved = model.update(db).await?;
+    let change = Change {
+        entity: "run",
+        record_id: saved.id,
+        operation: "recompute",
+        before: Some(before_snapshot),
+        after: Some(snapshot::run(&saved)),
+    };
+    audit::record(db, actor, change).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use crate::audit::{self, Change, snapshot};
 use crate::entities::process_step;
 use crate::repo::processes;
 use crate::{Actor, PersistenceError, clock, convert, tx};
@@ -38,6 +39,14 @@ pub(crate) async fn insert(
             format!("process {process_id} already has a step with index {index}"),
         )
     })?;
+    let change = Change {
+        entity: "step",
+        record_id: model.id,
+        operation: "create",
+        before: None,
+        after: Some(snapshot::step(&model)),
+    };
+    audit::record(db, actor, change).await?;
     Ok(convert::step(model))
 }
 
