@@ -188,6 +188,7 @@ impl From<PersistenceError> for ApiError {
             }
             PersistenceError::Conflict(message) => Self::Conflict(message),
             PersistenceError::Invalid(domain) => domain.into(),
+            PersistenceError::Unsupported(message) => Self::NotImplemented(message),
             other => Self::Internal(error_chain(&other)),
         }
     }

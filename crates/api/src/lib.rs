@@ -6,6 +6,7 @@ pub mod auth;
 pub mod docs_ui;
 pub mod dto;
 pub mod error;
+pub mod export;
 pub mod extractors;
 pub mod handlers;
 pub mod openapi;
@@ -21,7 +22,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 
-pub use state::{AppState, SecuritySettings, ServiceInfo};
+pub use state::{AppState, LifecycleSettings, SecuritySettings, ServiceInfo};
 
 /// The whole application: system routes, the versioned API, docs, and the error shape for
 /// everything else.

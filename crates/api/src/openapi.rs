@@ -3,10 +3,13 @@
 
 use utoipa::OpenApi;
 
-use crate::dto::{api_key, process, request_log, run, step, step_run, system};
+use crate::dto::{
+    api_key, change, lifecycle as lifecycle_dto, process, request_log, run, step, step_run, system,
+};
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
-    api_keys, audit_logs, auth, processes, runs, step_runs, steps, system as system_handlers,
+    api_keys, audit, audit_logs, auth, cleanup, db_admin, history, lifecycle, processes, runs,
+    step_runs, steps, system as system_handlers,
 };
 use crate::pagination::PageResponse;
 
@@ -32,6 +35,12 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         api_keys::get_api_key, api_keys::toggle_api_key, api_keys::revoke_api_key,
         auth::verify, auth::me, auth::usage_stats, auth::issue_token,
         audit_logs::list_request_logs, audit_logs::request_stats,
+        lifecycle::delete_process, lifecycle::restore_process, lifecycle::set_retention,
+        lifecycle::delete_run, lifecycle::restore_run, lifecycle::neutralize_run,
+        history::process_history, history::run_history, history::step_run_history,
+        audit::list_changes, audit::export_changes, audit::verify_chain,
+        cleanup::cleanup_stats, cleanup::cleanup_neutralize,
+        db_admin::export_zip, db_admin::backup_sqlite, db_admin::restore_sqlite,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -48,6 +57,10 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         request_log::RequestLogResponse, request_log::RequestStatsResponse,
         request_log::NamedCount, request_log::KeyCount,
         PageResponse<api_key::ApiKeyResponse>, PageResponse<request_log::RequestLogResponse>,
+        change::ChangeResponse, change::VerifyChainResponse, PageResponse<change::ChangeResponse>,
+        lifecycle_dto::RetentionRequest, lifecycle_dto::RetentionResponse,
+        lifecycle_dto::NeutralizeResponse, lifecycle_dto::CleanupStatsResponse,
+        lifecycle_dto::CleanupResponse, lifecycle_dto::RestoreResponse, lifecycle_dto::RestoreUpload,
     )),
     modifiers(&SecuritySchemes),
     tags(
@@ -59,6 +72,10 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         (name = "api-keys", description = "API key management (admin)"),
         (name = "auth", description = "The calling credential, its usage, and bearer tokens"),
         (name = "audit-logs", description = "The request log (admin)"),
+        (name = "lifecycle", description = "Soft delete, restore, retention and neutralization (admin)"),
+        (name = "history", description = "The change history of one record"),
+        (name = "audit", description = "The change log, its export and its hash chain (admin)"),
+        (name = "database", description = "Export, backup and restore (admin)"),
     )
 )]
 pub struct ApiDoc;

@@ -5,7 +5,10 @@ use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, Route, web};
 
 use crate::error::ApiError;
-use crate::handlers::{api_keys, audit_logs, auth, processes, runs, step_runs, steps};
+use crate::handlers::{
+    api_keys, audit, audit_logs, auth, cleanup, db_admin, history, lifecycle, processes, runs,
+    step_runs, steps,
+};
 
 /// Collects (method, path relative to the API prefix, route).
 #[derive(Default)]
@@ -94,6 +97,59 @@ pub fn api_routes() -> RouteTable {
     t.add(Method::POST, "/auth/token", auth::issue_token);
     t.add(Method::GET, "/audit-logs/", audit_logs::list_request_logs);
     t.add(Method::GET, "/audit-logs/stats", audit_logs::request_stats);
+    t.add(
+        Method::DELETE,
+        "/processes/{process_id}",
+        lifecycle::delete_process,
+    );
+    t.add(
+        Method::POST,
+        "/processes/{process_id}/restore",
+        lifecycle::restore_process,
+    );
+    t.add(
+        Method::PUT,
+        "/processes/{process_id}/retention",
+        lifecycle::set_retention,
+    );
+    t.add(
+        Method::GET,
+        "/processes/{process_id}/history",
+        history::process_history,
+    );
+    t.add(Method::DELETE, "/runs/{run_id}", lifecycle::delete_run);
+    t.add(
+        Method::POST,
+        "/runs/{run_id}/restore",
+        lifecycle::restore_run,
+    );
+    t.add(
+        Method::POST,
+        "/runs/{run_id}/neutralize",
+        lifecycle::neutralize_run,
+    );
+    t.add(Method::GET, "/runs/{run_id}/history", history::run_history);
+    t.add(
+        Method::GET,
+        "/step-runs/{step_run_id}/history",
+        history::step_run_history,
+    );
+    t.add(Method::GET, "/audit/changes", audit::list_changes);
+    t.add(Method::GET, "/audit/changes/export", audit::export_changes);
+    t.add(Method::GET, "/audit/verify", audit::verify_chain);
+    t.add(Method::GET, "/admin/cleanup/stats", cleanup::cleanup_stats);
+    t.add(
+        Method::POST,
+        "/admin/cleanup/neutralize",
+        cleanup::cleanup_neutralize,
+    );
+    t.add(Method::GET, "/admin/db/export.zip", db_admin::export_zip);
+    t.add(
+        Method::GET,
+        "/admin/db/backup.sqlite",
+        db_admin::backup_sqlite,
+    );
+    t.add(Method::POST, "/admin/db/restore", db_admin::restore_sqlite);
     t
 }
 

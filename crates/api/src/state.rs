@@ -16,6 +16,8 @@ pub struct ServiceInfo {
     /// Prefix of the versioned API, e.g. `/api/v1`.
     pub prefix: String,
     pub max_body_bytes: usize,
+    /// Largest database file accepted by the restore endpoint.
+    pub max_restore_bytes: usize,
 }
 
 impl ServiceInfo {
@@ -30,6 +32,7 @@ impl ServiceInfo {
             environment: environment.into(),
             prefix: prefix.into(),
             max_body_bytes: 1024 * 1024,
+            max_restore_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -47,6 +50,23 @@ pub struct SecuritySettings {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
+/// Data lifecycle settings.
+#[derive(Debug, Clone)]
+pub struct LifecycleSettings {
+    /// Metadata keys a neutralized run keeps, unless its process overrides them.
+    pub neutralize_keep_fields: Vec<String>,
+}
+
+impl Default for LifecycleSettings {
+    fn default() -> Self {
+        Self {
+            neutralize_keep_fields: procdash_domain::lifecycle::DEFAULT_KEEP_FIELDS
+                .map(str::to_owned)
+                .to_vec(),
+        }
+    }
+}
+
 /// Shared by every handler.
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -56,6 +76,7 @@ pub struct AppState {
     pub tokens: Option<TokenService>,
     pub limiter: Option<Limiter>,
     pub request_log: RequestLogSink,
+    pub lifecycle: LifecycleSettings,
     pub started: Instant,
 }
 
@@ -79,7 +100,13 @@ impl AppState {
             tokens,
             limiter,
             request_log,
+            lifecycle: LifecycleSettings::default(),
             started: Instant::now(),
         }
+    }
+
+    pub fn with_lifecycle(mut self, lifecycle: LifecycleSettings) -> Self {
+        self.lifecycle = lifecycle;
+        self
     }
 }

@@ -11,6 +11,8 @@ pub enum PersistenceError {
     Invalid(#[from] DomainError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Unsupported(String),
     #[error("database error: {0}")]
     Database(#[source] DbErr),
 }

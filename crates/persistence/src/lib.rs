@@ -5,6 +5,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod backup;
 pub mod clock;
 pub mod connect;
 mod convert;
@@ -18,4 +19,4 @@ pub mod tx;
 pub use actor::Actor;
 pub use connect::{Backend, DbConfig, connect, migrate, ping};
 pub use error::PersistenceError;
-pub use sea_orm::DatabaseConnection;
+pub use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};

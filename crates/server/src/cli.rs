@@ -37,6 +37,32 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Write a consistent copy of the SQLite database.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write every table as CSV into a ZIP file.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Data lifecycle maintenance.
+    #[command(subcommand)]
+    Cleanup(CleanupCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CleanupCommand {
+    /// Neutralize runs whose retention has passed, with a progress bar.
+    Neutralize {
+        /// At most this many runs (1..=1000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        limit: u64,
+        /// Only list the runs that would be neutralized.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 pub mod api_key_cli;
 pub mod cli;
 pub mod jobs;
+pub mod maintenance_cli;
 pub mod serve;
 pub mod settings;
 pub mod telemetry;

@@ -35,6 +35,31 @@ async fn main() -> ExitCode {
             Ok(db) => procdash_server::api_key_cli::run(&db, command, &mut std::io::stdout()).await,
             Err(e) => Err(e.into()),
         },
+        Command::Backup { out } => match serve::open_database(&settings, true).await {
+            Ok(db) => {
+                procdash_server::maintenance_cli::backup(&db, &out, &mut std::io::stdout()).await
+            }
+            Err(e) => Err(e.into()),
+        },
+        Command::Export { out } => match serve::open_database(&settings, true).await {
+            Ok(db) => {
+                procdash_server::maintenance_cli::export(&db, &out, &mut std::io::stdout()).await
+            }
+            Err(e) => Err(e.into()),
+        },
+        Command::Cleanup(command) => match serve::open_database(&settings, true).await {
+            Ok(db) => {
+                let keep = procdash_server::jobs::keep_fields(&settings);
+                procdash_server::maintenance_cli::cleanup(
+                    &db,
+                    command,
+                    &keep,
+                    &mut std::io::stdout(),
+                )
+                .await
+            }
+            Err(e) => Err(e.into()),
+        },
         Command::Config => {
             use std::io::Write;
             std::io::stdout()

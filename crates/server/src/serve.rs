@@ -5,7 +5,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use procdash_api::auth::rate_limit::RateLimitConfig;
 use procdash_api::request_log::{RequestLogSink, run_writer};
-use procdash_api::{AppState, SecuritySettings, ServiceInfo, app};
+use procdash_api::{AppState, LifecycleSettings, SecuritySettings, ServiceInfo, app};
 use procdash_domain::api_key::NewApiKey;
 use procdash_persistence::repo::api_keys;
 use procdash_persistence::{Actor, DatabaseConnection, DbConfig, connect, migrate};
@@ -144,7 +144,13 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     );
     info.max_body_bytes = settings.max_body_bytes;
     let (sink, rx) = RequestLogSink::new(settings.request_log_buffer);
-    let state = web::Data::new(AppState::new(db.clone(), info, security(settings)?, sink));
+    info.max_restore_bytes = settings.max_restore_bytes;
+    let lifecycle = LifecycleSettings {
+        neutralize_keep_fields: jobs::keep_fields(settings),
+    };
+    let state = web::Data::new(
+        AppState::new(db.clone(), info, security(settings)?, sink).with_lifecycle(lifecycle),
+    );
     tokio::spawn(run_writer(rx, db.clone()));
     jobs::spawn_all(state.clone().into_inner(), settings);
     let addr = format!("{}:{}", settings.host, settings.port);

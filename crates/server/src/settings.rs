@@ -8,7 +8,17 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 28] = [
+pub const ENV_KEYS: [&str; 38] = [
+    "AUTO_NEUTRALIZE",
+    "AUTO_NEUTRALIZE_BATCH",
+    "NEUTRALIZE_KEEP_FIELDS",
+    "AUDIT_RETENTION_MONTHS",
+    "NEUTRALIZE_INTERVAL_SECONDS",
+    "ARCHIVE_INTERVAL_SECONDS",
+    "PURGE_INTERVAL_SECONDS",
+    "SEAL_INTERVAL_SECONDS",
+    "INSTANCE_ID",
+    "MAX_RESTORE_BYTES",
     "SECRET_KEY",
     "TOKENS_ENABLED",
     "ACCESS_TOKEN_EXPIRE_MINUTES",
@@ -84,6 +94,20 @@ pub struct Settings {
     /// Becomes an admin key at start when no key exists yet. Secret.
     pub bootstrap_admin_key: Option<String>,
     pub usage_flush_seconds: u64,
+    /// Neutralize due runs automatically.
+    pub auto_neutralize: bool,
+    pub auto_neutralize_batch: u64,
+    /// Metadata keys kept by neutralization (comma-separated or JSON array).
+    pub neutralize_keep_fields: String,
+    /// Change-log rows older than this move to the archive table.
+    pub audit_retention_months: u32,
+    pub neutralize_interval_seconds: u64,
+    pub archive_interval_seconds: u64,
+    pub purge_interval_seconds: u64,
+    pub seal_interval_seconds: u64,
+    /// Names this instance in job claims; random when unset.
+    pub instance_id: Option<String>,
+    pub max_restore_bytes: usize,
 }
 
 impl Default for Settings {
@@ -117,6 +141,16 @@ impl Default for Settings {
             request_log_buffer: 10_000,
             bootstrap_admin_key: None,
             usage_flush_seconds: 5,
+            auto_neutralize: false,
+            auto_neutralize_batch: 100,
+            neutralize_keep_fields: procdash_domain::lifecycle::DEFAULT_KEEP_FIELDS.join(","),
+            audit_retention_months: 12,
+            neutralize_interval_seconds: 3600,
+            archive_interval_seconds: 3600,
+            purge_interval_seconds: 3600,
+            seal_interval_seconds: 5,
+            instance_id: None,
+            max_restore_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -219,6 +253,27 @@ impl Settings {
         }
         if self.secret_key.as_ref().is_some_and(|k| k.len() < 32) {
             return bad("SECRET_KEY", "must be at least 32 characters");
+        }
+        if parse_list(&self.neutralize_keep_fields).is_err() {
+            return bad(
+                "NEUTRALIZE_KEEP_FIELDS",
+                "must be a comma-separated list or a JSON array",
+            );
+        }
+        if self.audit_retention_months == 0 || self.audit_retention_months > 1200 {
+            return bad("AUDIT_RETENTION_MONTHS", "must be between 1 and 1200");
+        }
+        let intervals = [
+            self.neutralize_interval_seconds,
+            self.archive_interval_seconds,
+            self.purge_interval_seconds,
+            self.seal_interval_seconds,
+        ];
+        if intervals.contains(&0) || !(1..=1000).contains(&self.auto_neutralize_batch) {
+            return bad(
+                "NEUTRALIZE_INTERVAL_SECONDS",
+                "job intervals must be at least 1 s and AUTO_NEUTRALIZE_BATCH 1..=1000",
+            );
         }
         if self.database_max_connections == 0 {
             return bad("DATABASE_MAX_CONNECTIONS", "must be greater than 0");

@@ -34,12 +34,21 @@ impl RoleRequirement for AnyRole {
 /// signature is what protects the route.
 pub struct Auth<R: RoleRequirement> {
     pub principal: Principal,
+    request_id: Option<String>,
+    on_behalf_of: Option<String>,
     _role: PhantomData<R>,
 }
 
 impl<R: RoleRequirement> Auth<R> {
+    /// The key as actor, with the request id and the (untrusted) X-User header for the audit.
     pub fn actor(&self) -> procdash_persistence::Actor {
-        self.principal.actor()
+        self.principal
+            .actor()
+            .in_request(self.request_id.clone(), self.on_behalf_of.clone())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.principal.role == Role::Admin
     }
 }
 
@@ -52,6 +61,15 @@ impl<R: RoleRequirement> FromRequest for Auth<R> {
         let result = match outcome.unwrap_or(Err(AuthFailure::Missing)) {
             Ok(principal) if R::allows(principal.role) => Ok(Self {
                 principal,
+                request_id: req
+                    .extensions()
+                    .get::<crate::request_id::RequestId>()
+                    .map(|r| r.0.clone()),
+                on_behalf_of: req
+                    .headers()
+                    .get("x-user")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
                 _role: PhantomData,
             }),
             Ok(_) => Err(ApiError::Forbidden("Admin access required".to_owned())),

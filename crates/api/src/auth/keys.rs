@@ -116,6 +116,13 @@ impl KeyStore {
         }
     }
 
+    /// Forgets every cached key (after a database restore replaced them).
+    pub fn clear(&self) {
+        if let Ok(mut cache) = self.by_hash.lock() {
+            cache.clear();
+        }
+    }
+
     fn record_use(&self, id: i64, at: DateTime<Utc>) {
         if let Ok(mut usage) = self.usage.lock() {
             let entry = usage.entry(id).or_insert((0, at));

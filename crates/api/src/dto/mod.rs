@@ -1,6 +1,8 @@
 //! Request and response bodies. They are not storage rows: each maps from a domain value.
 
 pub mod api_key;
+pub mod change;
+pub mod lifecycle;
 pub mod process;
 pub mod request_log;
 pub mod run;

@@ -2,8 +2,13 @@
 //! shape the response; rules live in the domain and storage crates.
 
 pub mod api_keys;
+pub mod audit;
 pub mod audit_logs;
 pub mod auth;
+pub mod cleanup;
+pub mod db_admin;
+pub mod history;
+pub mod lifecycle;
 pub mod processes;
 pub mod runs;
 pub mod step_runs;

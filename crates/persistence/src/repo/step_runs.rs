@@ -200,6 +200,11 @@ pub(crate) async fn recompute_run(
     Ok(())
 }
 
+/// One live step run.
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<StepRun, PersistenceError> {
+    convert::step_run(find_live(db, id).await?)
+}
+
 /// Live step runs of a live run.
 #[instrument(skip(db))]
 pub async fn list_for_run(

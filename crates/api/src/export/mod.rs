@@ -1,0 +1,6 @@
+//! Streamed exports: the change log as CSV or XLSX, and every table as a ZIP of CSV files.
+//! Nothing is held whole in memory: rows are read in keyset pages and written as they come.
+
+pub mod changes;
+pub mod file_stream;
+pub mod tables;
