@@ -2,15 +2,25 @@
 //! (SQLite, or PostgreSQL when TEST_POSTGRES_URL is set).
 
 #[cfg(test)]
+mod audit_trail;
+#[cfg(test)]
 mod auth;
 #[cfg(test)]
 mod concurrency;
+#[cfg(test)]
+mod database;
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
 mod governance;
 #[cfg(test)]
 mod helpers;
+#[cfg(test)]
+mod jobs;
+#[cfg(test)]
+mod lifecycle;
+#[cfg(test)]
+mod neutralization;
 #[cfg(test)]
 mod openapi;
 #[cfg(test)]

@@ -11,8 +11,14 @@ use crate::error::{ApiError, ApiResult};
 #[schema(example = json!({"retention_months": 12}))]
 pub struct RetentionRequest {
     /// 1..=1200, or null.
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 1200)]
     pub retention_months: Option<Value>,
+}
+
+/// Tells an explicit null (Some(Null)) from a missing field (None).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 impl RetentionRequest {
