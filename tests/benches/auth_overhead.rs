@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpMessage, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpServer};
 use procdash_api::auth::{AuthOutcome, Principal};
 use procdash_domain::api_key::{NewApiKey, Role};
 use procdash_persistence::Actor;
@@ -64,12 +64,22 @@ async fn inject(
 #[tokio::main]
 async fn main() {
     let database = TestDatabase::create().await;
-    let settings = Settings {
+    let mut settings = Settings {
         database_url: database.url.clone(),
         port: 0,
         log_level: "warn".into(),
+        // The limiter runs on every request but must not refuse: we measure its cost.
+        rate_limit_requests: 100_000_000,
+        rate_limit_admin_requests: 100_000_000,
         ..Settings::default()
     };
+    // Knobs to attribute the cost while investigating; the reported run uses neither.
+    if let Ok(buffer) = std::env::var("BENCH_LOG_BUFFER") {
+        settings.request_log_buffer = buffer.parse().unwrap_or(settings.request_log_buffer);
+    }
+    if std::env::var("BENCH_NO_RATE_LIMIT").is_ok() {
+        settings.rate_limit_enabled = false;
+    }
     let running = procdash_server::start(&settings, true)
         .await
         .unwrap_or_else(|e| panic!("start: {e}"));
@@ -99,24 +109,42 @@ async fn main() {
 
     let bare_state = state.clone();
     let bare = HttpServer::new(move || {
+        // The real app's router and every layer except auth, rate limiting and the request
+        // log; a principal is injected so the handlers' role checks pass.
         App::new()
             .app_data(bare_state.clone())
+            .app_data(procdash_api::extractors::path_config())
             .wrap(from_fn(inject))
-            .route(
-                "/api/v1/runs/{run_id}",
-                web::get().to(procdash_api::handlers::runs::get_run),
-            )
+            .wrap(procdash_api::security_headers::cors(&[]))
+            .wrap(procdash_api::security_headers::default_headers(false))
+            .wrap(from_fn(procdash_api::access_log::middleware))
+            .wrap(from_fn(procdash_api::request_id::middleware))
+            .wrap(from_fn(procdash_api::routes::trim_trailing_slash))
+            .configure(|cfg| {
+                procdash_api::routes::register(cfg, "/api/v1", procdash_api::routes::api_routes())
+            })
     })
     .bind("127.0.0.1:0")
     .unwrap_or_else(|e| panic!("{e}"));
     let bare_addr = bare.addrs()[0];
     tokio::spawn(bare.run());
 
-    let bare_rps = load(format!("http://{bare_addr}{path}"), &key).await;
-    let full_rps = load(format!("{base}{path}"), &key).await;
+    let bare_url = format!("http://{bare_addr}{path}");
+    let full_url = format!("{base}{path}");
+    if let Ok(seconds) = std::env::var("BENCH_SERVE_SECONDS") {
+        // For an external load generator (wrk): print the targets and keep serving.
+        println!("key={key}");
+        println!("bare={bare_url}");
+        println!("full={full_url}");
+        let seconds = seconds.parse().unwrap_or(60);
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        return;
+    }
+    let bare_rps = load(bare_url, &key).await;
+    let full_rps = load(full_url, &key).await;
     let cost = (1.0 - full_rps / bare_rps) * 100.0;
     println!("clients={CLIENTS} seconds={SECONDS}");
-    println!("bare handler:          {bare_rps:>9.0} req/s");
+    println!("bare handler:           {bare_rps:>9.0} req/s");
     println!("full app (auth+rl+log): {full_rps:>9.0} req/s");
-    println!("governance cost:       {cost:>8.1} %");
+    println!("governance cost:        {cost:>8.1} %");
 }

@@ -54,6 +54,7 @@ pub fn app(
         .wrap(headers)
         .wrap(from_fn(access_log::middleware))
         .wrap(from_fn(request_id::middleware))
+        .wrap(from_fn(routes::trim_trailing_slash))
         .route("/health", web::get().to(handlers::system::health))
         .route("/", web::get().to(handlers::system::info))
         .configure(|cfg| docs_ui::configure(cfg, doc))

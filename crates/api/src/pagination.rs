@@ -1,6 +1,6 @@
 //! Page parameters and paginated responses with RFC 8288 Link and X-* headers.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use procdash_domain::{Page, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -67,7 +67,13 @@ pub fn respond<T: Serialize>(req: &HttpRequest, body: PageResponse<T>) -> HttpRe
 
 fn link_header(req: &HttpRequest, page: u64, size: u64, pages: u64) -> String {
     let info = req.connection_info();
-    let base = format!("{}://{}{}", info.scheme(), info.host(), req.path());
+    // Links echo the path the client used, trailing slash included.
+    let requested = req
+        .extensions()
+        .get::<crate::routes::RequestedPath>()
+        .map(|p| p.0.clone());
+    let path = requested.unwrap_or_else(|| req.path().to_owned());
+    let base = format!("{}://{}{path}", info.scheme(), info.host());
     let others: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
         .filter(|(k, _)| k != "page" && k != "size")
         .map(|(k, v)| (k.into_owned(), v.into_owned()))

@@ -18,7 +18,8 @@ use crate::auth::{AuthOutcome, client_ip};
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
-const BATCH: usize = 500;
+const BATCH: usize = 1000;
+const GATHER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The sending side of the log buffer.
 #[derive(Clone)]
@@ -50,14 +51,47 @@ impl RequestLogSink {
     }
 }
 
-/// Writes buffered entries in batches until every sender is gone, then drains what is left.
-pub async fn run_writer(mut rx: mpsc::Receiver<RequestLog>, db: DatabaseConnection) {
+/// Writes buffered entries in batches until told to stop, then writes what is left.
+pub async fn run_writer(
+    mut rx: mpsc::Receiver<RequestLog>,
+    db: DatabaseConnection,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let rows = std::mem::take(&mut batch);
-        if let Err(e) = request_logs::insert_batch(&db, rows).await {
-            tracing::warn!(error = %e, "request log batch lost");
+    loop {
+        tokio::select! {
+            received = rx.recv_many(&mut batch, BATCH) => {
+                if received == 0 {
+                    return;
+                }
+                write(&db, std::mem::take(&mut batch)).await;
+                // Let the buffer fill: a few large inserts cost far less than many small ones.
+                tokio::select! {
+                    () = tokio::time::sleep(GATHER) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            _ = stop.changed() => {}
         }
+        if *stop.borrow() {
+            while let Ok(entry) = rx.try_recv() {
+                batch.push(entry);
+                if batch.len() == BATCH {
+                    write(&db, std::mem::take(&mut batch)).await;
+                }
+            }
+            write(&db, std::mem::take(&mut batch)).await;
+            return;
+        }
+    }
+}
+
+async fn write(db: &DatabaseConnection, rows: Vec<RequestLog>) {
+    if rows.is_empty() {
+        return;
+    }
+    if let Err(e) = request_logs::insert_batch(db, rows).await {
+        tracing::warn!(error = %e, "request log batch lost");
     }
 }
 

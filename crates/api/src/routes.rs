@@ -153,37 +153,76 @@ pub fn api_routes() -> RouteTable {
     t
 }
 
-/// Both spellings of a path: with and without the trailing slash.
-pub fn with_and_without_slash(path: &str) -> Vec<String> {
-    let bare = path.trim_end_matches('/');
-    if bare.is_empty() {
-        vec!["/".to_owned()]
-    } else {
-        vec![bare.to_owned(), format!("{bare}/")]
-    }
+/// The first segment of a route path: routes are grouped into one scope per family so the
+/// router compares a static prefix before it tries any pattern with parameters.
+fn family(path: &str) -> &str {
+    let rest = path.trim_start_matches('/');
+    let end = rest.find('/').map_or(path.len(), |i| i + 1);
+    &path[..end]
 }
 
-/// Registers the table under `prefix`, one resource per path so a wrong method is a 405.
+/// Registers the table under `prefix`: one scope per family, one resource per path (so a wrong
+/// method is a 405). Paths are registered without a trailing slash; [`trim_trailing_slash`]
+/// makes the slash optional for clients.
 pub fn register(cfg: &mut web::ServiceConfig, prefix: &str, table: RouteTable) {
+    let mut entries: Vec<_> = table.entries.into_iter().map(Some).collect();
+    let mut families: Vec<&'static str> = Vec::new();
     let mut paths: Vec<&'static str> = Vec::new();
-    for (_, path, _) in &table.entries {
+    for (_, path, _) in entries.iter().flatten() {
+        let f = family(path);
+        if !families.contains(&f) {
+            families.push(f);
+        }
         if !paths.contains(path) {
             paths.push(path);
         }
     }
-    let mut entries: Vec<_> = table.entries.into_iter().map(Some).collect();
-    for path in paths {
-        let mut resource = web::resource(with_and_without_slash(&format!("{prefix}{path}")))
-            .default_service(web::to(method_not_allowed));
-        for slot in &mut entries {
-            if slot.as_ref().is_some_and(|(_, p, _)| *p == path)
-                && let Some((_, _, route)) = slot.take()
-            {
-                resource = resource.route(route);
+    for f in families {
+        let mut scope = web::scope(&format!("{prefix}{f}")).default_service(web::to(not_found));
+        for path in paths.iter().filter(|p| family(p) == f) {
+            let rest = path[f.len()..].trim_end_matches('/');
+            let mut resource = web::resource(rest).default_service(web::to(method_not_allowed));
+            for slot in &mut entries {
+                if slot.as_ref().is_some_and(|(_, p, _)| p == path)
+                    && let Some((_, _, route)) = slot.take()
+                {
+                    resource = resource.route(route);
+                }
             }
+            scope = scope.service(resource);
         }
-        cfg.service(resource);
+        cfg.service(scope);
     }
+}
+
+/// The path as the client sent it, before the trailing slash was trimmed.
+#[derive(Debug, Clone)]
+pub struct RequestedPath(pub String);
+
+/// Drops one trailing slash from API paths before routing, keeping the query string.
+pub async fn trim_trailing_slash(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let in_api = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .is_some_and(|s| req.path().starts_with(&s.info.prefix));
+    let path = req.path();
+    if in_api && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let uri = match req.query_string() {
+            "" => trimmed.to_owned(),
+            q => format!("{trimmed}?{q}"),
+        };
+        if let Ok(uri) = uri.parse::<actix_web::http::Uri>() {
+            use actix_web::HttpMessage;
+            req.extensions_mut()
+                .insert(RequestedPath(req.path().to_owned()));
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    next.call(req).await
 }
 
 async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
@@ -196,4 +235,14 @@ pub async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRes
         req.method(),
         req.path()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn families_are_first_segments() {
+        assert_eq!(super::family("/runs/{run_id}/history"), "/runs");
+        assert_eq!(super::family("/processes/"), "/processes");
+        assert_eq!(super::family("/audit-logs/stats"), "/audit-logs");
+    }
 }

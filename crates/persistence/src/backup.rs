@@ -75,9 +75,10 @@ pub async fn inspect(
     integrity: bool,
 ) -> Result<Inspection, PersistenceError> {
     sqlite_only(db)?;
-    let header =
-        std::fs::read(path).map_err(|e| invalid(format!("cannot read the upload: {e}")))?;
-    if !header.starts_with(b"SQLite format 3\0") {
+    let mut header = [0u8; 16];
+    let read =
+        std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header));
+    if read.is_err() || &header != b"SQLite format 3\0" {
         return Err(invalid("is not an SQLite database"));
     }
     let mut conn = db

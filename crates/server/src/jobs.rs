@@ -92,16 +92,18 @@ pub async fn run_job(state: &AppState, job: Job, settings: &JobSettings) {
     }
 }
 
-/// Claims the tick, then runs the job under the job's advisory lock on PostgreSQL.
+/// Runs one tick: on PostgreSQL under the job's advisory lock (a slow run never overlaps the
+/// next), and only if this instance claims the (job, tick) row first.
 async fn run_tick(state: &AppState, job: Job, tick: i64, settings: &JobSettings) {
-    match jobs::claim_tick(&state.db, job.name(), tick, &settings.instance).await {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(e) => {
-            tracing::warn!(job = job.name(), error = %e, "cannot claim tick");
-            return;
+    let claim = || async {
+        match jobs::claim_tick(&state.db, job.name(), tick, &settings.instance).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(job = job.name(), error = %e, "cannot claim tick");
+                false
+            }
         }
-    }
+    };
     if state.db.get_database_backend() == DbBackend::Postgres {
         let Ok(lock) = state.db.begin().await else {
             return;
@@ -117,11 +119,11 @@ async fn run_tick(state: &AppState, job: Job, tick: i64, settings: &JobSettings)
             .flatten()
             .and_then(|row| row.try_get_by_index::<bool>(0).ok())
             .unwrap_or(false);
-        if got {
+        if got && claim().await {
             run_job(state, job, settings).await;
         }
         let _ = lock.commit().await;
-    } else {
+    } else if claim().await {
         run_job(state, job, settings).await;
     }
     if tick % 100 == 0 {

@@ -35,13 +35,13 @@ async fn main() -> ExitCode {
             Ok(db) => procdash_server::api_key_cli::run(&db, command, &mut std::io::stdout()).await,
             Err(e) => Err(e.into()),
         },
-        Command::Backup { out } => match serve::open_database(&settings, true).await {
+        Command::Backup { out } => match serve::open_database(&settings, false).await {
             Ok(db) => {
                 procdash_server::maintenance_cli::backup(&db, &out, &mut std::io::stdout()).await
             }
             Err(e) => Err(e.into()),
         },
-        Command::Export { out } => match serve::open_database(&settings, true).await {
+        Command::Export { out } => match serve::open_database(&settings, false).await {
             Ok(db) => {
                 procdash_server::maintenance_cli::export(&db, &out, &mut std::io::stdout()).await
             }

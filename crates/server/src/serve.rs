@@ -35,6 +35,9 @@ pub struct Running {
     pub handle: ServerHandle,
     pub db: DatabaseConnection,
     pub state: web::Data<AppState>,
+    /// Tells the request-log writer to write what is buffered and stop.
+    pub stop_log: tokio::sync::watch::Sender<bool>,
+    pub log_writer: tokio::task::JoinHandle<()>,
 }
 
 pub fn db_config(settings: &Settings) -> DbConfig {
@@ -151,12 +154,15 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     let state = web::Data::new(
         AppState::new(db.clone(), info, security(settings)?, sink).with_lifecycle(lifecycle),
     );
-    tokio::spawn(run_writer(rx, db.clone()));
+    let (stop_log, stop_log_rx) = tokio::sync::watch::channel(false);
+    let log_writer = tokio::spawn(run_writer(rx, db.clone(), stop_log_rx));
     jobs::spawn_all(state.clone().into_inner(), settings);
     let addr = format!("{}:{}", settings.host, settings.port);
     let app_state = state.clone();
+    // Signals are handled in `serve`, so that SIGINT is as graceful as SIGTERM.
     let mut http = HttpServer::new(move || app(app_state.clone()))
-        .shutdown_timeout(settings.shutdown_timeout_seconds);
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        .disable_signals();
     if settings.workers > 0 {
         http = http.workers(settings.workers);
     }
@@ -180,6 +186,8 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
         handle,
         db,
         state,
+        stop_log,
+        log_writer,
     })
 }
 
@@ -200,8 +208,8 @@ pub async fn serve(
     running.server.await?;
     tracing::info!("server stopped; flushing usage counts and closing the database pool");
     running.state.keys.flush_usage().await;
-    // Give the request-log writer a moment to drain what the last requests queued.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = running.stop_log.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), running.log_writer).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), running.db.close()).await;
     Ok(())
 }

@@ -264,16 +264,29 @@ impl Settings {
             return bad("AUDIT_RETENTION_MONTHS", "must be between 1 and 1200");
         }
         let intervals = [
-            self.neutralize_interval_seconds,
-            self.archive_interval_seconds,
-            self.purge_interval_seconds,
-            self.seal_interval_seconds,
-        ];
-        if intervals.contains(&0) || !(1..=1000).contains(&self.auto_neutralize_batch) {
-            return bad(
+            (
                 "NEUTRALIZE_INTERVAL_SECONDS",
-                "job intervals must be at least 1 s and AUTO_NEUTRALIZE_BATCH 1..=1000",
-            );
+                self.neutralize_interval_seconds,
+            ),
+            ("ARCHIVE_INTERVAL_SECONDS", self.archive_interval_seconds),
+            ("PURGE_INTERVAL_SECONDS", self.purge_interval_seconds),
+            ("SEAL_INTERVAL_SECONDS", self.seal_interval_seconds),
+        ];
+        if let Some((key, _)) = intervals.iter().find(|(_, v)| *v == 0) {
+            return bad(key, "must be at least 1 second");
+        }
+        if !(1..=1000).contains(&self.auto_neutralize_batch) {
+            return bad("AUTO_NEUTRALIZE_BATCH", "must be between 1 and 1000");
+        }
+        if self
+            .instance_id
+            .as_ref()
+            .is_some_and(|i| i.is_empty() || i.len() > 64)
+        {
+            return bad("INSTANCE_ID", "must be 1 to 64 characters");
+        }
+        if self.max_restore_bytes == 0 {
+            return bad("MAX_RESTORE_BYTES", "must be greater than 0");
         }
         if self.database_max_connections == 0 {
             return bad("DATABASE_MAX_CONNECTIONS", "must be greater than 0");

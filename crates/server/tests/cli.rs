@@ -174,3 +174,68 @@ fn a_bad_setting_stops_start_up_naming_the_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PORT"));
 }
+
+/// SIGINT finishes like SIGTERM: the server stops cleanly and the buffered request log is
+/// written before the process exits.
+#[tokio::test]
+async fn sigint_shuts_down_gracefully_and_drains_the_request_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = procdash(dir.path())
+        .args(["api-key", "create", "--name", "ops", "--role", "admin"])
+        .output()
+        .unwrap();
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let port = free_port();
+    let server = procdash(dir.path())
+        .args(["serve", "--port", &port.to_string()])
+        .env("LOG_LEVEL", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..5 {
+        assert!(get(port, "/api/v1/processes/", &key).starts_with("HTTP/1.1 200"));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = server.wait_with_output().unwrap();
+    assert!(output.status.success(), "exit status {:?}", output.status);
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(logs.contains("shutdown signal received"), "{logs}");
+    let db = procdash_persistence::connect(&procdash_persistence::DbConfig::new(format!(
+        "sqlite://{}/cli.db",
+        dir.path().display()
+    )))
+    .await
+    .unwrap();
+    use procdash_persistence::ConnectionTrait;
+    let row = db
+        .query_one_raw(procdash_persistence::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM request_logs",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.try_get::<i64>("", "n").unwrap(),
+        5,
+        "every request was logged before exit"
+    );
+}

@@ -1,6 +1,7 @@
 //! Coordination of periodic jobs between instances: one row per job and tick.
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 use crate::entities::job_run;
 use crate::{PersistenceError, clock};
@@ -19,13 +20,15 @@ pub async fn claim_tick(
         started_at: Set(clock::now()),
         ..Default::default()
     };
-    match row.insert(db).await {
-        Ok(_) => Ok(true),
-        Err(e) => match PersistenceError::conflict_on_unique(e, "claimed") {
-            PersistenceError::Conflict(_) => Ok(false),
-            other => Err(other),
-        },
-    }
+    // ON CONFLICT DO NOTHING keeps losing claims out of the database server's error log.
+    let on_conflict = OnConflict::columns([job_run::Column::Job, job_run::Column::Tick])
+        .do_nothing()
+        .to_owned();
+    let inserted = job_run::Entity::insert(row)
+        .on_conflict(on_conflict)
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted == 1)
 }
 
 /// Deletes claims older than `keep` ticks of a job, so the table stays small.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use procdash_domain::lifecycle::{
     keep_fields, neutralize_meta, neutralized_entity_id, neutralized_failure,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -137,16 +137,30 @@ async fn scrub_request_log(
     db: &impl ConnectionTrait,
     values: &[Option<String>],
 ) -> Result<(), PersistenceError> {
-    for value in values.iter().flatten().filter(|v| v.len() >= 3) {
+    for value in values.iter().flatten().filter(|v| !v.is_empty()) {
         for needle in [value.clone(), form_encode(value)] {
+            let pattern = format!("%{}%", escape_like(&needle));
             request_log::Entity::update_many()
                 .col_expr(request_log::Column::Query, Expr::value("[redacted]"))
-                .filter(request_log::Column::Query.contains(&needle))
+                .filter(
+                    Expr::col(request_log::Column::Query).like(LikeExpr::new(pattern).escape('\\')),
+                )
                 .exec(db)
                 .await?;
         }
     }
     Ok(())
+}
+
+fn escape_like(raw: &str) -> String {
+    raw.chars()
+        .fold(String::with_capacity(raw.len()), |mut out, c| {
+            if matches!(c, '%' | '_' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+            out
+        })
 }
 
 fn form_encode(value: &str) -> String {
