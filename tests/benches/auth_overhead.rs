@@ -55,6 +55,7 @@ async fn inject(
         key_id: 1,
         name: "bench".into(),
         role: Role::Admin,
+        via_token: false,
     };
     req.extensions_mut().insert(AuthOutcome(Ok(principal)));
     next.call(req).await

@@ -281,6 +281,27 @@ async fn tokens_work_like_keys_until_the_key_is_revoked() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    let lower = bearer.replacen("Bearer", "bearer", 1);
+    let res = app
+        .anonymous
+        .get(app.api("/auth/me"))
+        .header("authorization", &lower)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the scheme is case-insensitive"
+    );
+    let renew = app
+        .anonymous
+        .post(app.api("/auth/token"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_error(renew, 401, "unauthorized").await;
     let res = app
         .anonymous
         .get(app.api("/api-keys/"))

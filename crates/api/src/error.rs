@@ -65,6 +65,8 @@ pub enum ApiError {
     RateLimited(u64),
     #[error("{0}")]
     NotImplemented(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("Internal server error")]
     Internal(String),
 }
@@ -87,6 +89,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::RateLimited(_) => "rate_limited",
             Self::NotImplemented(_) => "not_implemented",
+            Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -139,6 +142,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -128,10 +128,12 @@ async fn bootstrap_admin(db: &DatabaseConnection, settings: &Settings) -> Result
         None,
     )
     .map_err(|e| StartError::Config(e.to_string()))?;
-    api_keys::create_with_plaintext(db, &Actor::system("bootstrap"), new, key)
-        .await
-        .map_err(|e| StartError::Database(e.to_string()))?;
-    tracing::info!("bootstrap admin key created from BOOTSTRAP_ADMIN_KEY");
+    match api_keys::create_with_plaintext(db, &Actor::system("bootstrap"), new, key).await {
+        Ok(_) => tracing::info!("bootstrap admin key created from BOOTSTRAP_ADMIN_KEY"),
+        // Another instance starting at the same moment stored the same key first.
+        Err(procdash_persistence::PersistenceError::Conflict(_)) => {}
+        Err(e) => return Err(StartError::Database(e.to_string())),
+    }
     Ok(())
 }
 

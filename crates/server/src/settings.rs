@@ -85,9 +85,11 @@ pub struct Settings {
     pub rate_limit_period: u64,
     pub rate_limit_admin_requests: u32,
     /// Comma-separated list or JSON array of origins; "*" only when set explicitly.
+    #[serde(deserialize_with = "string_or_list")]
     pub cors_origins: String,
     pub hsts_enabled: bool,
     /// Comma-separated list or JSON array of proxy IPs whose X-Forwarded-For is honoured.
+    #[serde(deserialize_with = "string_or_list")]
     pub trusted_proxies: String,
     pub request_log_retention_days: i64,
     pub request_log_buffer: usize,
@@ -98,6 +100,7 @@ pub struct Settings {
     pub auto_neutralize: bool,
     pub auto_neutralize_batch: u64,
     /// Metadata keys kept by neutralization (comma-separated or JSON array).
+    #[serde(deserialize_with = "string_or_list")]
     pub neutralize_keep_fields: String,
     /// Change-log rows older than this move to the archive table.
     pub audit_retention_months: u32,
@@ -318,6 +321,21 @@ fn toml_string(settings: &Settings) -> String {
     out
 }
 
+/// List settings arrive as a string (comma-separated or a JSON array) or, from TOML or an
+/// environment value that figment reads as an array, as a sequence.
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::One(s) => s,
+        Raw::Many(items) => serde_json::to_string(&items).unwrap_or_default(),
+    })
+}
+
 /// A comma-separated list or a JSON array of strings.
 pub fn parse_list(raw: &str) -> Result<Vec<String>, String> {
     let raw = raw.trim();
@@ -333,8 +351,25 @@ pub fn parse_list(raw: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// Hides the password of a database URL.
+/// Hides the password of a database URL, in the user info and in a `password=` parameter.
 pub fn redact_url(url: &str) -> String {
+    let redacted = redact_userinfo(url);
+    match redacted.split_once('?') {
+        Some((base, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => redacted,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -423,6 +458,35 @@ mod tests {
     }
 
     #[test]
+    fn list_settings_accept_json_arrays_from_the_environment_and_toml() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "CORS_ORIGINS",
+                r#"["https://a.example","https://b.example"]"#,
+            );
+            jail.set_env("TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2");
+            jail.create_file(
+                "procdash.toml",
+                "neutralize_keep_fields = [\"region\", \"clinic\"]\n",
+            )?;
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                parse_list(&s.cors_origins).unwrap(),
+                ["https://a.example", "https://b.example"]
+            );
+            assert_eq!(
+                parse_list(&s.trusted_proxies).unwrap(),
+                ["10.0.0.1", "10.0.0.2"]
+            );
+            assert_eq!(
+                parse_list(&s.neutralize_keep_fields).unwrap(),
+                ["region", "clinic"]
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn tokens_require_a_secret_outside_debug() {
         Jail::expect_with(|jail| {
             jail.set_env("TOKENS_ENABLED", "true");
@@ -456,6 +520,10 @@ mod tests {
         assert_eq!(
             redact_url("postgres://app:s3cret@db:5432/pd"),
             "postgres://app:***@db:5432/pd"
+        );
+        assert_eq!(
+            redact_url("postgres://db/pd?user=a&password=s3cret"),
+            "postgres://db/pd?user=a&password=***"
         );
         let s = Settings {
             database_url: "postgres://app:s3cret@db/pd".into(),

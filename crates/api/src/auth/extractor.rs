@@ -73,6 +73,9 @@ impl<R: RoleRequirement> FromRequest for Auth<R> {
                 _role: PhantomData,
             }),
             Ok(_) => Err(ApiError::Forbidden("Admin access required".to_owned())),
+            Err(AuthFailure::Unavailable) => Err(ApiError::Unavailable(
+                AuthFailure::Unavailable.message().to_owned(),
+            )),
             Err(failure) => Err(ApiError::Unauthorized(failure.message().to_owned())),
         };
         ready(result)

@@ -72,7 +72,7 @@ impl KeyStore {
             None => {
                 let found = api_keys::find_by_hash(&self.db, &hash).await.map_err(|e| {
                     tracing::error!(error = %e, "API key lookup failed");
-                    AuthFailure::Invalid
+                    AuthFailure::Unavailable
                 })?;
                 let key = found.ok_or(AuthFailure::Invalid)?;
                 self.remember(hash, key.clone());
@@ -106,6 +106,7 @@ impl KeyStore {
             key_id: key.id,
             name: key.name,
             role: key.role,
+            via_token: false,
         })
     }
 

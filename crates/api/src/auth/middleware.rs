@@ -56,9 +56,11 @@ async fn resolve(req: &ServiceRequest, state: &AppState) -> Result<Principal, Au
         return Err(AuthFailure::Missing);
     };
     let value = value.to_str().map_err(|_| AuthFailure::Malformed)?;
+    // The scheme name is case-insensitive (RFC 9110).
     let Some(token) = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("bearer "))
+        .and_then(|_| value.get(7..))
     else {
         return Err(AuthFailure::Malformed);
     };
@@ -66,7 +68,9 @@ async fn resolve(req: &ServiceRequest, state: &AppState) -> Result<Principal, Au
     let key_id = tokens
         .verify(token.trim())
         .ok_or(AuthFailure::InvalidToken)?;
-    state.keys.authenticate_id(key_id).await
+    let mut principal = state.keys.authenticate_id(key_id).await?;
+    principal.via_token = true;
+    Ok(principal)
 }
 
 fn add_headers(headers: &mut actix_web::http::header::HeaderMap, d: &Decision) {

@@ -7,6 +7,8 @@ pub struct Principal {
     pub key_id: i64,
     pub name: String,
     pub role: Role,
+    /// Authenticated through a bearer token rather than the key itself.
+    pub via_token: bool,
 }
 
 impl Principal {
@@ -23,6 +25,8 @@ pub enum AuthFailure {
     Invalid,
     Expired,
     InvalidToken,
+    /// The key store could not be read (database down): not the caller's fault.
+    Unavailable,
 }
 
 impl AuthFailure {
@@ -33,6 +37,7 @@ impl AuthFailure {
             Self::Invalid => "Invalid API key",
             Self::Expired => "API key has expired",
             Self::InvalidToken => "Invalid or expired token",
+            Self::Unavailable => "Authentication is temporarily unavailable",
         }
     }
 }

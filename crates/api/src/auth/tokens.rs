@@ -65,6 +65,7 @@ mod tests {
             key_id: 9,
             name: "k".into(),
             role: Role::User,
+            via_token: false,
         };
         let token = service.issue(&p).unwrap();
         assert_eq!(service.verify(&token), Some(9));

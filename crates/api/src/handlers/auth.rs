@@ -108,6 +108,11 @@ pub async fn issue_token(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
 ) -> ApiResult<web::Json<TokenResponse>> {
+    if auth.principal.via_token {
+        return Err(ApiError::Unauthorized(
+            "An API key is required to issue a token; a token cannot renew itself".to_owned(),
+        ));
+    }
     let tokens = state.tokens.as_ref().ok_or_else(|| {
         ApiError::NotImplemented("Tokens are disabled: set SECRET_KEY".to_owned())
     })?;
