@@ -13,7 +13,17 @@ async fn migrations_go_up_down_and_up_again() {
     let applied = Migrator::get_applied_migrations(&db).await.unwrap().len();
     assert_eq!(applied, Migrator::migrations().len());
     Migrator::down(&db, None).await.unwrap();
-    assert!(Migrator::get_applied_migrations(&db).await.unwrap().is_empty());
+    assert!(
+        Migrator::get_applied_migrations(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     Migrator::up(&db, None).await.unwrap();
-    assert!(Migrator::get_pending_migrations(&db).await.unwrap().is_empty());
+    assert!(
+        Migrator::get_pending_migrations(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -2,8 +2,8 @@
 
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, UnionType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -59,6 +59,20 @@ async fn head(db: &impl ConnectionTrait) -> Result<(i64, String), PersistenceErr
     }))
 }
 
+/// One `UPDATE ... FROM (VALUES ...)` for a batch (both backends name the columns column1..3).
+/// Every value is an integer or a hex digest we computed, so inlining them is safe.
+fn batch_update(links: &[(i64, i64, String)]) -> String {
+    let values: Vec<String> = links
+        .iter()
+        .map(|(id, seq, hash)| format!("({id}, {seq}, '{hash}')"))
+        .collect();
+    format!(
+        "UPDATE change_log SET chain_seq = v.column2, chain_hash = v.column3 \
+         FROM (VALUES {}) AS v WHERE change_log.id = v.column1",
+        values.join(", ")
+    )
+}
+
 /// Links every committed, unsealed row into the chain; returns how many were sealed.
 pub async fn seal(db: &DatabaseConnection) -> Result<u64, PersistenceError> {
     let mut sealed = 0;
@@ -80,20 +94,18 @@ pub async fn seal(db: &DatabaseConnection) -> Result<u64, PersistenceError> {
             txn.commit().await?;
             return Ok(sealed);
         }
-        for row in rows {
+        let mut links = Vec::with_capacity(rows.len());
+        for row in &rows {
             seq += 1;
-            let hash = link(&previous, &row, seq);
-            change_log::ActiveModel {
-                id: Set(row.id),
-                chain_seq: Set(Some(seq)),
-                chain_hash: Set(Some(hash.clone())),
-                ..Default::default()
-            }
-            .update(&txn)
-            .await?;
+            let hash = link(&previous, row, seq);
+            links.push((row.id, seq, hash.clone()));
             previous = hash;
-            sealed += 1;
         }
+        // One statement per batch: the write lock is held for milliseconds, not per row.
+        let backend = txn.get_database_backend();
+        txn.execute_raw(Statement::from_string(backend, batch_update(&links)))
+            .await?;
+        sealed += u64::try_from(links.len()).unwrap_or(0);
         txn.commit().await?;
     }
 }
