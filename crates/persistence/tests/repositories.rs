@@ -148,6 +148,18 @@ async fn a_failed_process_creation_leaves_nothing_behind() {
         .try_get::<i64>("", "n")
         .unwrap();
     assert_eq!(orphans, 0);
+    // The process row's change-log entry was written before the failing step: it rolled back too.
+    let changes = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM change_log",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(changes, 0, "a rolled-back change leaves no change-log row");
 }
 
 #[tokio::test]

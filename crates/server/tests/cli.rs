@@ -239,3 +239,58 @@ async fn sigint_shuts_down_gracefully_and_drains_the_request_log() {
         "every request was logged before exit"
     );
 }
+
+#[test]
+fn backup_export_and_cleanup_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = procdash(dir.path())
+        .args(["api-key", "create", "--name", "ops", "--role", "admin"])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let backup = dir.path().join("copy.sqlite");
+    let out = procdash(dir.path())
+        .args(["backup", "--out", backup.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&backup).unwrap();
+    assert!(bytes.starts_with(b"SQLite format 3\0"));
+    let again = procdash(dir.path())
+        .args(["backup", "--out", backup.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "an existing file is never overwritten"
+    );
+    let zip_path = dir.path().join("export.zip");
+    let out = procdash(dir.path())
+        .args(["export", "--out", zip_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zip_bytes = std::fs::read(&zip_path).unwrap();
+    assert!(zip_bytes.starts_with(b"PK"));
+    let listing = String::from_utf8_lossy(&zip_bytes);
+    assert!(listing.contains("api_keys.csv") && listing.contains("change_log.csv"));
+    let out = procdash(dir.path())
+        .args(["cleanup", "neutralize", "--dry-run", "--limit", "10"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("would neutralize 0 runs"));
+    let bad = procdash(dir.path())
+        .args(["cleanup", "neutralize", "--limit", "0"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
