@@ -1,7 +1,8 @@
 //! Soft delete and restore. A deletion marks every row it removes with its own id, so a restore
 //! brings back exactly those rows and not ones deleted separately before.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     QueryFilter, QuerySelect, Set,
@@ -10,7 +11,7 @@ use serde_json::json;
 use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
-use crate::entities::{process, process_run, process_step, step_run};
+use crate::entities::{process, process_run};
 use crate::{Actor, PersistenceError, clock, tx};
 
 fn new_deletion_id() -> Result<String, PersistenceError> {
@@ -27,6 +28,65 @@ fn locked<E: EntityTrait>(mut q: sea_orm::Select<E>, backend: DbBackend) -> sea_
     q
 }
 
+fn col(name: &str) -> Expr {
+    Expr::col(Alias::new(name))
+}
+
+/// Sets (`Some(deletion)`) or clears (`None`) the deletion mark of the rows of `table` that
+/// match `rows`; returns how many rows changed.
+async fn mark(
+    db: &impl ConnectionTrait,
+    table: &str,
+    deletion: Option<&str>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    rows: Condition,
+) -> Result<u64, sea_orm::DbErr> {
+    let deleted_at = deletion.map(|_| now);
+    let stmt = Query::update()
+        .table(Alias::new(table))
+        .values([
+            (Alias::new("deleted_at"), Expr::value(deleted_at)),
+            (
+                Alias::new("deletion_id"),
+                Expr::value(deletion.map(str::to_owned)),
+            ),
+            (Alias::new("updated_at"), Expr::value(now)),
+            (Alias::new("updated_by"), Expr::value(actor.label())),
+        ])
+        .cond_where(rows)
+        .to_owned();
+    Ok(db.execute(&stmt).await?.rows_affected())
+}
+
+fn live_of(parent_column: &str, parent_id: i64) -> Condition {
+    Condition::all()
+        .add(col(parent_column).eq(parent_id))
+        .add(col("deleted_at").is_null())
+}
+
+/// The runs one deletion marked.
+fn runs_of(deletion: &str) -> SelectStatement {
+    Query::select()
+        .column(Alias::new("id"))
+        .from(Alias::new("process_runs"))
+        .and_where(col("deletion_id").eq(deletion))
+        .to_owned()
+}
+
+/// Marks the live step runs of the runs this deletion removed.
+async fn mark_step_runs(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    deletion: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    let rows = Condition::all()
+        .add(col("run_id").in_subquery(runs_of(deletion)))
+        .add(col("deleted_at").is_null());
+    mark(db, "step_runs", Some(deletion), actor, now, rows).await
+}
+
 /// Deletes a live process with its steps, runs and their step runs, in one transaction.
 #[instrument(skip(db, actor))]
 pub async fn delete_process(
@@ -35,41 +95,32 @@ pub async fn delete_process(
     id: i64,
 ) -> Result<(), PersistenceError> {
     let txn = tx::begin_write(db).await?;
-    let backend = txn.get_database_backend();
     let q = process::Entity::find_by_id(id).filter(process::Column::DeletedAt.is_null());
-    let current = locked(q, backend)
+    let current = locked(q, txn.get_database_backend())
         .one(&txn)
         .await?
         .ok_or_else(|| PersistenceError::not_found("process", id))?;
     let deletion = new_deletion_id()?;
     let now = clock::now();
-    let steps = process_step::Entity::update_many()
-        .col_expr(process_step::Column::DeletedAt, Expr::value(now))
-        .col_expr(
-            process_step::Column::DeletionId,
-            Expr::value(deletion.clone()),
-        )
-        .col_expr(process_step::Column::UpdatedAt, Expr::value(now))
-        .col_expr(process_step::Column::UpdatedBy, Expr::value(actor.label()))
-        .filter(process_step::Column::ProcessId.eq(id))
-        .filter(process_step::Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    let runs = process_run::Entity::update_many()
-        .col_expr(process_run::Column::DeletedAt, Expr::value(now))
-        .col_expr(
-            process_run::Column::DeletionId,
-            Expr::value(deletion.clone()),
-        )
-        .col_expr(process_run::Column::UpdatedAt, Expr::value(now))
-        .col_expr(process_run::Column::UpdatedBy, Expr::value(actor.label()))
-        .filter(process_run::Column::ProcessId.eq(id))
-        .filter(process_run::Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    let step_runs = mark_step_runs_of_deletion(&txn, actor, &deletion, now).await?;
+    let steps = mark(
+        &txn,
+        "process_steps",
+        Some(&deletion),
+        actor,
+        now,
+        live_of("process_id", id),
+    )
+    .await?;
+    let runs = mark(
+        &txn,
+        "process_runs",
+        Some(&deletion),
+        actor,
+        now,
+        live_of("process_id", id),
+    )
+    .await?;
+    let step_runs = mark_step_runs(&txn, actor, &deletion, now).await?;
     let before = snapshot::process(&current);
     let mut model: process::ActiveModel = current.into();
     model.deleted_at = Set(Some(now));
@@ -79,47 +130,37 @@ pub async fn delete_process(
     let saved = model.update(&txn).await?;
     let mut after = snapshot::process(&saved);
     after["cascade"] = json!({"steps": steps, "runs": runs, "step_runs": step_runs});
-    audit::record(
-        &txn,
-        actor,
-        Change {
-            entity: "process",
-            record_id: id,
-            operation: "delete",
-            before: Some(before),
-            after: Some(after),
-        },
-    )
-    .await?;
+    let change = Change {
+        entity: "process",
+        record_id: id,
+        operation: "delete",
+        before: Some(before),
+        after: Some(after),
+    };
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(())
 }
 
-/// Marks the live step runs of the runs this deletion removed.
-async fn mark_step_runs_of_deletion(
+/// Clears the marks of one deletion on steps, runs and step runs.
+async fn restore_marked(
     db: &impl ConnectionTrait,
     actor: &Actor,
     deletion: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<u64, PersistenceError> {
-    let runs_of_deletion = Query::select()
-        .column(process_run::Column::Id)
-        .from(process_run::Entity)
-        .and_where(Expr::col(process_run::Column::DeletionId).eq(deletion))
-        .to_owned();
-    Ok(step_run::Entity::update_many()
-        .col_expr(step_run::Column::DeletedAt, Expr::value(now))
-        .col_expr(
-            step_run::Column::DeletionId,
-            Expr::value(deletion.to_owned()),
-        )
-        .col_expr(step_run::Column::UpdatedAt, Expr::value(now))
-        .col_expr(step_run::Column::UpdatedBy, Expr::value(actor.label()))
-        .filter(step_run::Column::RunId.in_subquery(runs_of_deletion))
-        .filter(step_run::Column::DeletedAt.is_null())
-        .exec(db)
-        .await?
-        .rows_affected)
+    now: DateTime<Utc>,
+) -> Result<(), PersistenceError> {
+    let marked = || Condition::all().add(col("deletion_id").eq(deletion));
+    mark(db, "process_steps", None, actor, now, marked())
+        .await
+        .map_err(|e| {
+            PersistenceError::conflict_on_unique(
+                e,
+                "a live step now uses the index of a deleted step",
+            )
+        })?;
+    mark(db, "process_runs", None, actor, now, marked()).await?;
+    mark(db, "step_runs", None, actor, now, marked()).await?;
+    Ok(())
 }
 
 /// Brings back what the deletion of this process removed. A live process is a conflict.
@@ -130,8 +171,7 @@ pub async fn restore_process(
     id: i64,
 ) -> Result<(), PersistenceError> {
     let txn = tx::begin_write(db).await?;
-    let backend = txn.get_database_backend();
-    let current = locked(process::Entity::find_by_id(id), backend)
+    let current = locked(process::Entity::find_by_id(id), txn.get_database_backend())
         .one(&txn)
         .await?
         .ok_or_else(|| PersistenceError::not_found("process", id))?;
@@ -151,67 +191,15 @@ pub async fn restore_process(
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
     let saved = model.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        Change {
-            entity: "process",
-            record_id: id,
-            operation: "restore",
-            before: Some(before),
-            after: Some(snapshot::process(&saved)),
-        },
-    )
-    .await?;
+    let change = Change {
+        entity: "process",
+        record_id: id,
+        operation: "restore",
+        before: Some(before),
+        after: Some(snapshot::process(&saved)),
+    };
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
-    Ok(())
-}
-
-/// Clears the marks of one deletion on steps, runs and step runs.
-async fn restore_marked(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    deletion: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), PersistenceError> {
-    let null_time: Option<chrono::DateTime<chrono::Utc>> = None;
-    let null_id: Option<String> = None;
-    process_step::Entity::update_many()
-        .col_expr(process_step::Column::DeletedAt, Expr::value(null_time))
-        .col_expr(
-            process_step::Column::DeletionId,
-            Expr::value(null_id.clone()),
-        )
-        .col_expr(process_step::Column::UpdatedAt, Expr::value(now))
-        .col_expr(process_step::Column::UpdatedBy, Expr::value(actor.label()))
-        .filter(process_step::Column::DeletionId.eq(deletion))
-        .exec(db)
-        .await
-        .map_err(|e| {
-            PersistenceError::conflict_on_unique(
-                e,
-                "a live step now uses the index of a deleted step",
-            )
-        })?;
-    process_run::Entity::update_many()
-        .col_expr(process_run::Column::DeletedAt, Expr::value(null_time))
-        .col_expr(
-            process_run::Column::DeletionId,
-            Expr::value(null_id.clone()),
-        )
-        .col_expr(process_run::Column::UpdatedAt, Expr::value(now))
-        .col_expr(process_run::Column::UpdatedBy, Expr::value(actor.label()))
-        .filter(process_run::Column::DeletionId.eq(deletion))
-        .exec(db)
-        .await?;
-    step_run::Entity::update_many()
-        .col_expr(step_run::Column::DeletedAt, Expr::value(null_time))
-        .col_expr(step_run::Column::DeletionId, Expr::value(null_id))
-        .col_expr(step_run::Column::UpdatedAt, Expr::value(now))
-        .col_expr(step_run::Column::UpdatedBy, Expr::value(actor.label()))
-        .filter(step_run::Column::DeletionId.eq(deletion))
-        .exec(db)
-        .await?;
     Ok(())
 }
 
@@ -223,9 +211,8 @@ pub async fn delete_run(
     id: i64,
 ) -> Result<(), PersistenceError> {
     let txn = tx::begin_write(db).await?;
-    let backend = txn.get_database_backend();
     let q = process_run::Entity::find_by_id(id).filter(process_run::Column::DeletedAt.is_null());
-    let current = locked(q, backend)
+    let current = locked(q, txn.get_database_backend())
         .one(&txn)
         .await?
         .ok_or_else(|| PersistenceError::not_found("run", id))?;
@@ -238,21 +225,17 @@ pub async fn delete_run(
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
     let saved = model.update(&txn).await?;
-    let step_runs = mark_step_runs_of_deletion(&txn, actor, &deletion, now).await?;
+    let step_runs = mark_step_runs(&txn, actor, &deletion, now).await?;
     let mut after = snapshot::run(&saved);
     after["cascade"] = json!({"step_runs": step_runs});
-    audit::record(
-        &txn,
-        actor,
-        Change {
-            entity: "run",
-            record_id: id,
-            operation: "delete",
-            before: Some(before),
-            after: Some(after),
-        },
-    )
-    .await?;
+    let change = Change {
+        entity: "run",
+        record_id: id,
+        operation: "delete",
+        before: Some(before),
+        after: Some(after),
+    };
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -266,11 +249,13 @@ pub async fn restore_run(
     id: i64,
 ) -> Result<(), PersistenceError> {
     let txn = tx::begin_write(db).await?;
-    let backend = txn.get_database_backend();
-    let current = locked(process_run::Entity::find_by_id(id), backend)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| PersistenceError::not_found("run", id))?;
+    let current = locked(
+        process_run::Entity::find_by_id(id),
+        txn.get_database_backend(),
+    )
+    .one(&txn)
+    .await?
+    .ok_or_else(|| PersistenceError::not_found("run", id))?;
     if current.deleted_at.is_none() {
         return Err(PersistenceError::Conflict(format!(
             "run {id} is not deleted"
@@ -297,18 +282,14 @@ pub async fn restore_run(
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
     let saved = model.update(&txn).await?;
-    audit::record(
-        &txn,
-        actor,
-        Change {
-            entity: "run",
-            record_id: id,
-            operation: "restore",
-            before: Some(before),
-            after: Some(snapshot::run(&saved)),
-        },
-    )
-    .await?;
+    let change = Change {
+        entity: "run",
+        record_id: id,
+        operation: "restore",
+        before: Some(before),
+        after: Some(snapshot::run(&saved)),
+    };
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(())
 }
