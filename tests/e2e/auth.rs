@@ -434,3 +434,18 @@ async fn bootstrap_admin_key_works_only_on_an_empty_key_table() {
     let keys: Value = app.get("/api-keys/").await.json().await.unwrap();
     assert_eq!(keys["total"], 2, "the bootstrap key and the test's own key");
 }
+
+#[tokio::test]
+async fn an_unreachable_key_store_is_a_503_not_a_401() {
+    let app = spawn_app().await;
+    let fresh = create_key(&app.db, "user", None).await;
+    app.db.clone().close().await.unwrap();
+    let res = app
+        .anonymous
+        .get(app.api("/processes/"))
+        .header("x-api-key", &fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 503, "service_unavailable").await;
+}

@@ -29,8 +29,8 @@ pub struct ErrorBody {
     #[schema(example = 404)]
     pub status_code: u16,
     /// A stable machine-readable kind: validation_error, not_found, conflict, payload_too_large,
-    /// unsupported_media_type, method_not_allowed, unauthorized, forbidden, rate_limited,
-    /// not_implemented, internal_error.
+    /// unsupported_media_type, method_not_allowed, bad_request, unauthorized, forbidden,
+    /// rate_limited, not_implemented, service_unavailable, internal_error.
     #[schema(example = "not_found")]
     pub error_type: String,
     pub timestamp: DateTime<Utc>,

@@ -199,7 +199,7 @@ pub fn register(cfg: &mut web::ServiceConfig, prefix: &str, table: RouteTable) {
 #[derive(Debug, Clone)]
 pub struct RequestedPath(pub String);
 
-/// Drops one trailing slash from API paths before routing, keeping the query string.
+/// Drops trailing slashes from API paths before routing, keeping the query string.
 pub async fn trim_trailing_slash(
     mut req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,

@@ -284,7 +284,7 @@ impl Settings {
         if self
             .instance_id
             .as_ref()
-            .is_some_and(|i| i.is_empty() || i.len() > 64)
+            .is_some_and(|i| i.is_empty() || i.chars().count() > 64)
         {
             return bad("INSTANCE_ID", "must be 1 to 64 characters");
         }

@@ -91,9 +91,15 @@ impl KeyStore {
         });
         let key = match cached {
             Some(k) => k,
-            None => api_keys::get(&self.db, id)
-                .await
-                .map_err(|_| AuthFailure::InvalidToken)?,
+            None => api_keys::get(&self.db, id).await.map_err(|e| match e {
+                procdash_persistence::PersistenceError::NotFound { .. } => {
+                    AuthFailure::InvalidToken
+                }
+                other => {
+                    tracing::error!(error = %other, "API key lookup failed");
+                    AuthFailure::Unavailable
+                }
+            })?,
         };
         self.accept(key).map_err(|_| AuthFailure::InvalidToken)
     }
