@@ -1,7 +1,5 @@
-use std::collections::HashMap;
-
 use procdash_domain::{StepStatus, derive_run_status};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{id, spawn_app, step_run_ids};
 
@@ -63,9 +61,4 @@ async fn concurrent_step_updates_never_leave_a_stale_run_status() {
             id(run)
         );
     }
-    let counts: HashMap<String, usize> = runs.iter().fold(HashMap::new(), |mut m, r: &Value| {
-        *m.entry(r["status"].to_string()).or_default() += 1;
-        m
-    });
-    assert_eq!(counts.values().sum::<usize>(), 4);
 }

@@ -140,3 +140,24 @@ async fn sqlite_backup_and_restore_round_trip() {
     assert_eq!(v["ok"], true);
     let _ = json!(null);
 }
+
+#[tokio::test]
+async fn exported_cells_never_start_a_formula() {
+    let app = spawn_app().await;
+    app.create_process("=HYPERLINK(\"http://evil\")", 0).await;
+    let bytes = app.get("/admin/db/export.zip").await.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut processes = String::new();
+    zip.by_name("processes.csv")
+        .unwrap()
+        .read_to_string(&mut processes)
+        .unwrap();
+    assert!(processes.contains("'=HYPERLINK"), "{processes}");
+    let csv = app
+        .get("/audit/changes/export?entity=process")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!csv.contains(",=HYPERLINK") && !csv.contains("\n=HYPERLINK"));
+}

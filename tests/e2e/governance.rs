@@ -224,3 +224,26 @@ async fn a_full_request_log_buffer_drops_and_counts() {
         "{health}"
     );
 }
+
+#[tokio::test]
+async fn a_key_in_the_path_is_masked_in_error_bodies_and_the_request_log() {
+    let app = spawn_app().await;
+    let leaked = "pd_this-key-was-pasted-into-the-path-0123456789";
+    let res = app
+        .client
+        .delete(app.api(&format!("/api-keys/{leaked}")))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(res, 422, "validation_error").await;
+    assert!(!body.to_string().contains(leaked), "{body}");
+    let res = app.get(&format!("/{leaked}")).await;
+    let body = assert_error(res, 404, "not_found").await;
+    assert!(!body.to_string().contains(leaked), "{body}");
+    let page = wait_for_logs(&app, 2).await;
+    assert!(
+        !page.to_string().contains(leaked),
+        "a key reached the request log"
+    );
+    assert!(page.to_string().contains("pd_***"));
+}

@@ -30,6 +30,9 @@ async fn two_instances_run_each_job_once_per_tick() {
     tokio::spawn(a.server);
     tokio::spawn(b.server);
     tokio::time::sleep(Duration::from_millis(4500)).await;
+    // Read the counts before the claims: an execution is counted only after its claim is stored.
+    let seal = procdash_server::jobs::Job::Seal;
+    let executions = a.job_counts.runs(seal) + b.job_counts.runs(seal);
     let backend = a.db.get_database_backend();
     let rows =
         a.db.query_all_raw(Statement::from_string(
@@ -46,6 +49,12 @@ async fn two_instances_run_each_job_once_per_tick() {
             .push(r.try_get("", "instance").unwrap());
     }
     assert!(per_tick.len() >= 3, "{per_tick:?}");
+    // The instances together ran the job once per claimed tick, not once each.
+    let claimed = u64::try_from(per_tick.len()).unwrap();
+    assert!(
+        executions <= claimed && executions + 1 >= claimed,
+        "{executions} runs for {claimed} ticks"
+    );
     assert!(
         per_tick.values().all(|v| v.len() == 1),
         "a tick ran twice: {per_tick:?}"

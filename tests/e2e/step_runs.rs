@@ -198,3 +198,26 @@ async fn manual_step_runs_recompute_the_run() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_newer_step_run_of_a_step_supersedes_the_older_one() {
+    let app = spawn_app().await;
+    let p = app.create_process("p", 1).await;
+    let run = app.create_run(id(&p), "E", None).await;
+    app.set_step(step_run_ids(&run)[0], json!({"status": "failed"}))
+        .await;
+    assert_eq!(app.run(id(&run)).await["status"], "failed");
+    let step_id = p["steps"][0]["id"].as_i64().unwrap();
+    let res = app
+        .post(
+            "/step-runs/",
+            &json!({"run_id": id(&run), "step_id": step_id, "status": "success"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.run(id(&run)).await["status"],
+        "completed",
+        "only the current step run counts"
+    );
+}

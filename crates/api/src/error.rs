@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
+use procdash_domain::secrets::mask_keys;
 use procdash_domain::{DomainError, FieldError};
 use procdash_persistence::PersistenceError;
 use serde::Serialize;
@@ -101,7 +102,7 @@ impl ApiError {
                     .iter()
                     .map(|e| FieldErrorBody {
                         field: e.field.clone(),
-                        message: e.message.clone(),
+                        message: mask_keys(&e.message),
                     })
                     .collect(),
             ),
@@ -118,7 +119,7 @@ impl ApiError {
             other => other.to_string(),
         };
         ErrorBody {
-            detail,
+            detail: mask_keys(&detail),
             status_code: self.status_code().as_u16(),
             error_type: self.error_type().to_owned(),
             timestamp: Utc::now(),

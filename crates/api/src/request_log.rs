@@ -14,11 +14,15 @@ use procdash_persistence::DatabaseConnection;
 use procdash_persistence::repo::request_logs::{self, RequestLog};
 use tokio::sync::mpsc;
 
+use procdash_domain::secrets::mask_keys;
+
 use crate::auth::{AuthOutcome, client_ip};
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
 const BATCH: usize = 1000;
+/// Query parameters whose values are personal data (entity filters, search terms).
+const PERSONAL: [&str; 4] = ["entity_id", "entity_name", "q", "meta_filter"];
 const GATHER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The sending side of the log buffer.
@@ -131,7 +135,7 @@ fn entry<B>(res: &ServiceResponse<B>, started: Instant, state: &AppState) -> Req
         route: req
             .match_pattern()
             .unwrap_or_else(|| "<unmatched>".to_owned()),
-        path: req.path().to_owned(),
+        path: mask_keys(req.path()),
         query: Some(redact_query(req.query_string())).filter(|q| !q.is_empty()),
         status: i32::from(status),
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -150,7 +154,11 @@ fn entry<B>(res: &ServiceResponse<B>, started: Instant, state: &AppState) -> Req
 fn redact_query(query: &str) -> String {
     let pairs = url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| {
         let name = k.to_ascii_lowercase();
-        let secret = name.contains("key") || name.contains("token") || v.starts_with("pd_");
+        // Secrets, and the personal data a filter can carry: the log never needs the values.
+        let secret = name.contains("key")
+            || name.contains("token")
+            || v.contains("pd_")
+            || PERSONAL.contains(&name.as_str());
         (
             k.into_owned(),
             if secret {
@@ -169,7 +177,12 @@ fn redact_query(query: &str) -> String {
 mod tests {
     #[test]
     fn secrets_in_query_strings_are_redacted() {
-        let q = super::redact_query("status=failed&api_key=pd_abc&x=pd_secret&token=t");
-        assert_eq!(q, "status=failed&api_key=***&x=***&token=***");
+        let q = super::redact_query(
+            "status=failed&api_key=pd_abc&x=pd_secret&token=t&entity_id=CPR1&entity_name=Jane+Doe",
+        );
+        assert_eq!(
+            q,
+            "status=failed&api_key=***&x=***&token=***&entity_id=***&entity_name=***"
+        );
     }
 }

@@ -85,17 +85,20 @@ pub async fn inspect(
         .get_sqlite_connection_pool()
         .acquire()
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        // Out of the pool: if this future is dropped mid-way, closing the connection rolls
+        // back and detaches, and no pooled connection is left inside a write transaction.
+        .detach();
     let attach = format!(
         "ATTACH DATABASE 'file:{}?mode=ro' AS src",
         quoted_path(path)
     );
     sqlx::query(sqlx::AssertSqlSafe(attach.clone()))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .map_err(|e| invalid(format!("cannot open the upload: {e}")))?;
     let result = inspect_attached(&mut conn, integrity).await;
-    let _ = sqlx::query("DETACH DATABASE src").execute(&mut *conn).await;
+    let _ = sqlx::query("DETACH DATABASE src").execute(&mut conn).await;
     result
 }
 
@@ -146,20 +149,23 @@ pub async fn restore_from(db: &DatabaseConnection, path: &Path) -> Result<(), Pe
         .get_sqlite_connection_pool()
         .acquire()
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+        // Out of the pool: if this future is dropped mid-way, closing the connection rolls
+        // back and detaches, and no pooled connection is left inside a write transaction.
+        .detach();
     let attach = format!(
         "ATTACH DATABASE 'file:{}?mode=ro' AS src",
         quoted_path(path)
     );
     sqlx::query(sqlx::AssertSqlSafe(attach.clone()))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .map_err(db_err)?;
     let result = copy_all(&mut conn).await;
     if result.is_err() {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
     }
-    let _ = sqlx::query("DETACH DATABASE src").execute(&mut *conn).await;
+    let _ = sqlx::query("DETACH DATABASE src").execute(&mut conn).await;
     result
 }
 

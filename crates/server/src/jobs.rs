@@ -38,6 +38,22 @@ impl Job {
     }
 }
 
+/// How many times this instance has run each coordinated job.
+#[derive(Debug, Default)]
+pub struct JobCounts {
+    runs: [std::sync::atomic::AtomicU64; 4],
+}
+
+impl JobCounts {
+    pub fn runs(&self, job: Job) -> u64 {
+        self.runs[job as usize].load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self, job: Job) {
+        self.runs[job as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// What a coordinated job needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct JobSettings {
@@ -94,7 +110,13 @@ pub async fn run_job(state: &AppState, job: Job, settings: &JobSettings) {
 
 /// Runs one tick: on PostgreSQL under the job's advisory lock (a slow run never overlaps the
 /// next), and only if this instance claims the (job, tick) row first.
-async fn run_tick(state: &AppState, job: Job, tick: i64, settings: &JobSettings) {
+async fn run_tick(
+    state: &AppState,
+    job: Job,
+    tick: i64,
+    settings: &JobSettings,
+    counts: &JobCounts,
+) {
     let claim = || async {
         match jobs::claim_tick(&state.db, job.name(), tick, &settings.instance).await {
             Ok(claimed) => claimed,
@@ -120,10 +142,12 @@ async fn run_tick(state: &AppState, job: Job, tick: i64, settings: &JobSettings)
             .and_then(|row| row.try_get_by_index::<bool>(0).ok())
             .unwrap_or(false);
         if got && claim().await {
+            counts.count(job);
             run_job(state, job, settings).await;
         }
         let _ = lock.commit().await;
     } else if claim().await {
+        counts.count(job);
         run_job(state, job, settings).await;
     }
     if tick % 100 == 0 {
@@ -131,7 +155,13 @@ async fn run_tick(state: &AppState, job: Job, tick: i64, settings: &JobSettings)
     }
 }
 
-fn spawn_coordinated(state: Arc<AppState>, job: Job, every: Duration, settings: JobSettings) {
+fn spawn_coordinated(
+    state: Arc<AppState>,
+    job: Job,
+    every: Duration,
+    settings: JobSettings,
+    counts: Arc<JobCounts>,
+) {
     tokio::spawn(async move {
         let period = every.as_millis().max(1);
         loop {
@@ -140,7 +170,7 @@ fn spawn_coordinated(state: Arc<AppState>, job: Job, every: Duration, settings: 
             let wait = period - now % period;
             tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(1000))).await;
             let tick = i64::try_from((now + wait) / period).unwrap_or(0);
-            run_tick(&state, job, tick, &settings).await;
+            run_tick(&state, job, tick, &settings, &counts).await;
         }
     });
 }
@@ -167,7 +197,9 @@ pub fn keep_fields(settings: &Settings) -> Vec<String> {
     parse_list(&settings.neutralize_keep_fields).unwrap_or_default()
 }
 
-pub fn spawn_all(state: Arc<AppState>, settings: &Settings) {
+/// Starts every job; the returned counts tell how often this instance ran each one.
+pub fn spawn_all(state: Arc<AppState>, settings: &Settings) -> Arc<JobCounts> {
+    let counts = Arc::new(JobCounts::default());
     let flush_every = Duration::from_secs(settings.usage_flush_seconds.max(1));
     let local = state.clone();
     tokio::spawn(async move {
@@ -187,18 +219,21 @@ pub fn spawn_all(state: Arc<AppState>, settings: &Settings) {
         Job::Seal,
         secs(settings.seal_interval_seconds),
         js.clone(),
+        counts.clone(),
     );
     spawn_coordinated(
         state.clone(),
         Job::Archive,
         secs(settings.archive_interval_seconds),
         js.clone(),
+        counts.clone(),
     );
     spawn_coordinated(
         state.clone(),
         Job::PurgeRequestLog,
         secs(settings.purge_interval_seconds),
         js.clone(),
+        counts.clone(),
     );
     if settings.auto_neutralize {
         spawn_coordinated(
@@ -206,6 +241,8 @@ pub fn spawn_all(state: Arc<AppState>, settings: &Settings) {
             Job::AutoNeutralize,
             secs(settings.neutralize_interval_seconds),
             js,
+            counts.clone(),
         );
     }
+    counts
 }

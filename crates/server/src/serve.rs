@@ -35,6 +35,8 @@ pub struct Running {
     pub handle: ServerHandle,
     pub db: DatabaseConnection,
     pub state: web::Data<AppState>,
+    /// How often this instance ran each coordinated job.
+    pub job_counts: std::sync::Arc<jobs::JobCounts>,
     /// Tells the request-log writer to write what is buffered and stop.
     pub stop_log: tokio::sync::watch::Sender<bool>,
     pub log_writer: tokio::task::JoinHandle<()>,
@@ -158,7 +160,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     );
     let (stop_log, stop_log_rx) = tokio::sync::watch::channel(false);
     let log_writer = tokio::spawn(run_writer(rx, db.clone(), stop_log_rx));
-    jobs::spawn_all(state.clone().into_inner(), settings);
+    let job_counts = jobs::spawn_all(state.clone().into_inner(), settings);
     let addr = format!("{}:{}", settings.host, settings.port);
     let app_state = state.clone();
     // Signals are handled in `serve`, so that SIGINT is as graceful as SIGTERM.
@@ -188,6 +190,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
         handle,
         db,
         state,
+        job_counts,
         stop_log,
         log_writer,
     })

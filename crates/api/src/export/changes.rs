@@ -5,6 +5,8 @@ use procdash_persistence::audit::query::{ChangeFilter, ChangeRecord, export_page
 use rust_xlsxwriter::{Workbook, XlsxError};
 use tempfile::NamedTempFile;
 
+use crate::export::tables::safe_cell;
+
 const PAGE: u64 = 1000;
 
 pub const HEADER: [&str; 15] = [
@@ -53,7 +55,7 @@ fn csv_bytes(rows: &[ChangeRecord], header: bool) -> Result<Bytes, csv::Error> {
         writer.write_record(HEADER)?;
     }
     for r in rows {
-        writer.write_record(cells(r))?;
+        writer.write_record(cells(r).map(safe_cell))?;
     }
     writer
         .into_inner()

@@ -9,6 +9,15 @@ use zip::write::SimpleFileOptions;
 
 const PAGE: u64 = 1000;
 
+/// A cell a spreadsheet will not run as a formula.
+pub fn safe_cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
@@ -51,9 +60,12 @@ async fn dump(
             return Ok(());
         }
         offset += PAGE;
-        let records = rows
-            .iter()
-            .map(|row| columns.iter().map(|c| cell(row.get(c))).collect());
+        let records = rows.iter().map(|row| {
+            columns
+                .iter()
+                .map(|c| safe_cell(cell(row.get(c))))
+                .collect()
+        });
         zip.write_all(&csv_chunk(records)?)
             .map_err(|e| e.to_string())?;
     }

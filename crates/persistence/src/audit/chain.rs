@@ -176,42 +176,54 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verification, Persistence
     }
 }
 
-/// Moves sealed rows older than `before` to the archive, hashes included, in one transaction.
+/// Moves sealed rows older than `before` to the archive, hashes included, in batches. On
+/// PostgreSQL each batch locks its rows first, so a neutralization that is redacting them
+/// either finishes before the copy or waits and then redacts the archived copies.
 pub async fn archive(
     db: &DatabaseConnection,
     before: chrono::DateTime<chrono::Utc>,
 ) -> Result<u64, PersistenceError> {
-    let txn = tx::begin_write(db).await?;
-    let backend = txn.get_database_backend();
-    let due = || {
-        Expr::col(Alias::new("chain_seq"))
-            .is_not_null()
-            .and(Expr::col(Alias::new("occurred_at")).lt(before))
-    };
-    let copy = Query::insert()
-        .into_table(Alias::new("change_log_archive"))
-        .columns(COLUMNS.map(Alias::new))
-        .select_from(
-            Query::select()
-                .columns(COLUMNS.map(Alias::new))
-                .from(Alias::new("change_log"))
-                .and_where(due())
-                .to_owned(),
-        )
-        .map_err(|e| PersistenceError::Corrupt(e.to_string()))?
-        .to_owned();
-    txn.execute(&copy).await?;
-    let removed = txn
-        .execute(
+    let mut moved = 0;
+    loop {
+        let txn = tx::begin_write(db).await?;
+        let mut due = change_log::Entity::find()
+            .select_only()
+            .column(change_log::Column::Id)
+            .filter(change_log::Column::ChainSeq.is_not_null())
+            .filter(change_log::Column::OccurredAt.lt(before))
+            .order_by_asc(change_log::Column::Id)
+            .limit(BATCH);
+        if txn.get_database_backend() == DbBackend::Postgres {
+            due = due.lock_exclusive();
+        }
+        let ids: Vec<i64> = due.into_tuple().all(&txn).await?;
+        if ids.is_empty() {
+            txn.commit().await?;
+            return Ok(moved);
+        }
+        let of_batch = || Expr::col(Alias::new("id")).is_in(ids.iter().copied());
+        let rows = Query::select()
+            .columns(COLUMNS.map(Alias::new))
+            .from(Alias::new("change_log"))
+            .and_where(of_batch())
+            .to_owned();
+        let copy = Query::insert()
+            .into_table(Alias::new("change_log_archive"))
+            .columns(COLUMNS.map(Alias::new))
+            .select_from(rows)
+            .map_err(|e| PersistenceError::Corrupt(e.to_string()))?
+            .to_owned();
+        txn.execute(&copy).await?;
+        txn.execute(
             &Query::delete()
                 .from_table(Alias::new("change_log"))
-                .and_where(due())
+                .and_where(of_batch())
                 .to_owned(),
         )
         .await?;
-    let _ = backend;
-    txn.commit().await?;
-    Ok(removed.rows_affected())
+        txn.commit().await?;
+        moved += u64::try_from(ids.len()).unwrap_or(0);
+    }
 }
 
 const COLUMNS: [&str; 16] = [

@@ -1,11 +1,12 @@
 //! GDPR neutralization of runs: irreversible removal of personal data from the run, its step
-//! runs, the change log, and request-log query strings.
+//! runs and the change log. The request log never stores entity filter values, so it holds
+//! nothing to remove.
 
 use chrono::{DateTime, Utc};
 use procdash_domain::lifecycle::{
     keep_fields, neutralize_meta, neutralized_entity_id, neutralized_failure,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -14,7 +15,7 @@ use serde_json::Value;
 use tracing::instrument;
 
 use crate::audit::{self, Change, redact, snapshot};
-use crate::entities::{process, process_run, request_log, step_run};
+use crate::entities::{process, process_run, step_run};
 use crate::{Actor, PersistenceError, clock, tx};
 
 /// The result of neutralizing one run.
@@ -80,7 +81,6 @@ pub async fn neutralize_run(
         }
     };
     let now = clock::now();
-    let originals = [Some(run.entity_id.clone()), run.entity_name.clone()];
     let mut before = snapshot::run(&run);
     scrub_run(&mut before);
     let meta = neutralize_meta(&run.meta, &keep);
@@ -111,7 +111,6 @@ pub async fn neutralize_run(
         .await?;
     redact::redact_records(&txn, "run", &[run_id], scrub_run).await?;
     redact::redact_records(&txn, "step_run", &step_runs, scrub_step_run).await?;
-    scrub_request_log(&txn, &originals).await?;
     audit::record(
         &txn,
         actor,
@@ -130,51 +129,6 @@ pub async fn neutralize_run(
         was_already_neutralized: false,
         neutralized_at: Some(now),
     })
-}
-
-/// Request-log query strings may carry the removed values as filters (`?entity_id=...`).
-async fn scrub_request_log(
-    db: &impl ConnectionTrait,
-    values: &[Option<String>],
-) -> Result<(), PersistenceError> {
-    for value in values.iter().flatten().filter(|v| !v.is_empty()) {
-        for needle in [value.clone(), form_encode(value)] {
-            let pattern = format!("%{}%", escape_like(&needle));
-            request_log::Entity::update_many()
-                .col_expr(request_log::Column::Query, Expr::value("[redacted]"))
-                .filter(
-                    Expr::col(request_log::Column::Query).like(LikeExpr::new(pattern).escape('\\')),
-                )
-                .exec(db)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-fn escape_like(raw: &str) -> String {
-    raw.chars()
-        .fold(String::with_capacity(raw.len()), |mut out, c| {
-            if matches!(c, '%' | '_' | '\\') {
-                out.push('\\');
-            }
-            out.push(c);
-            out
-        })
-}
-
-fn form_encode(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
 }
 
 /// How many runs are due for neutralization at `now`, and the first `limit` of their ids.
@@ -240,12 +194,4 @@ pub async fn neutralize_due(
         progress(i + 1, ids.len());
     }
     Ok(batch)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn form_encoding_matches_query_strings() {
-        assert_eq!(super::form_encode("John Doe/1"), "John+Doe%2F1");
-    }
 }

@@ -159,16 +159,24 @@ pub(crate) async fn recompute_run(
     run: process_run::Model,
     now: DateTime<Utc>,
 ) -> Result<(), PersistenceError> {
-    let raw: Vec<String> = step_run::Entity::find()
+    // Only the current (latest) live step run of each step counts: a manual step run for a
+    // step supersedes the earlier one.
+    let raw: Vec<(i64, String)> = step_run::Entity::find()
         .select_only()
+        .column(step_run::Column::StepId)
         .column(step_run::Column::Status)
         .filter(step_run::Column::RunId.eq(run.id))
         .filter(step_run::Column::DeletedAt.is_null())
+        .order_by_asc(step_run::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    let statuses = raw
-        .iter()
+    let mut current: std::collections::BTreeMap<i64, String> = std::collections::BTreeMap::new();
+    for (step_id, status) in raw {
+        current.insert(step_id, status);
+    }
+    let statuses = current
+        .values()
         .map(|s| convert::step_status(s))
         .collect::<Result<Vec<_>, _>>()?;
     let previous = convert::run_status(&run.status)?;

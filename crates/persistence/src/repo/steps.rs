@@ -1,12 +1,12 @@
 use procdash_domain::{NewStep, ProcessStep};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
-use crate::entities::process_step;
+use crate::entities::{process, process_step};
 use crate::repo::processes;
 use crate::{Actor, PersistenceError, clock, convert, tx};
 
@@ -59,7 +59,16 @@ pub async fn create(
     step: NewStep,
 ) -> Result<ProcessStep, PersistenceError> {
     let txn = tx::begin_write(db).await?;
-    processes::find_live(&txn, process_id).await?;
+    // FOR SHARE on PostgreSQL: a concurrent delete of the process waits for this step.
+    let mut process =
+        process::Entity::find_by_id(process_id).filter(process::Column::DeletedAt.is_null());
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        process = process.lock_shared();
+    }
+    process
+        .one(&txn)
+        .await?
+        .ok_or_else(|| PersistenceError::not_found("process", process_id))?;
     let created = insert(&txn, actor, process_id, step).await?;
     txn.commit().await?;
     Ok(created)
