@@ -21,3 +21,18 @@ pub fn with_audit_columns(table: &mut TableCreateStatement) -> &mut TableCreateS
         .col(string_len_null(Audit::UpdatedBy, 255))
         .col(timestamp_with_time_zone_null(Audit::DeletedAt))
 }
+
+/// The mixin on an owned statement, for builder chains.
+pub fn with_audit_columns_owned(mut table: TableCreateStatement) -> TableCreateStatement {
+    with_audit_columns(&mut table);
+    table
+}
+
+/// `value.pipe(f)` is `f(value)`: keeps a builder chain readable.
+pub trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+
+impl Pipe for TableCreateStatement {}

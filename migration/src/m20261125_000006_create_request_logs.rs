@@ -1,4 +1,6 @@
 use sea_orm_migration::prelude::*;
+
+use crate::audit_columns::{Pipe, with_audit_columns_owned as with_audit_columns};
 use sea_orm_migration::schema::{
     big_integer_null, big_pk_auto, double, integer, string_len, string_len_null, text, text_null,
     timestamp_with_time_zone,
@@ -7,7 +9,7 @@ use sea_orm_migration::schema::{
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// The request log is append-only operational data, so it carries no audit mixin.
+/// The request log is append-only; it still carries the audit mixin like every table.
 #[derive(DeriveIden)]
 enum RequestLogs {
     Table,
@@ -49,7 +51,8 @@ impl MigrationTrait for Migration {
                     .col(text_null(RequestLogs::UserAgent))
                     .col(string_len_null(RequestLogs::RequestId, 128))
                     .col(text_null(RequestLogs::ErrorMessage))
-                    .to_owned(),
+                    .to_owned()
+                    .pipe(with_audit_columns),
             )
             .await?;
         for (name, cols) in [

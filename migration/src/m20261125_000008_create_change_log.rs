@@ -1,4 +1,6 @@
 use sea_orm_migration::prelude::*;
+
+use crate::audit_columns::{Pipe, with_audit_columns_owned as with_audit_columns};
 use sea_orm_migration::schema::{
     big_integer, big_integer_null, big_pk_auto, boolean, json_binary, json_binary_null, string_len,
     string_len_null, timestamp_with_time_zone,
@@ -50,6 +52,7 @@ fn table(name: &str) -> TableCreateStatement {
         .col(big_integer_null(ChangeLog::ChainSeq).unique_key())
         .col(string_len_null(ChangeLog::ChainHash, 64))
         .to_owned()
+        .pipe(with_audit_columns)
 }
 
 #[async_trait::async_trait]

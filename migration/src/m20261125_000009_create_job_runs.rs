@@ -1,4 +1,6 @@
 use sea_orm_migration::prelude::*;
+
+use crate::audit_columns::{Pipe, with_audit_columns_owned as with_audit_columns};
 use sea_orm_migration::schema::{big_integer, big_pk_auto, string_len, timestamp_with_time_zone};
 
 #[derive(DeriveMigrationName)]
@@ -28,7 +30,8 @@ impl MigrationTrait for Migration {
                     .col(big_integer(JobRuns::Tick))
                     .col(string_len(JobRuns::Instance, 64))
                     .col(timestamp_with_time_zone(JobRuns::StartedAt))
-                    .to_owned(),
+                    .to_owned()
+                    .pipe(with_audit_columns),
             )
             .await?;
         manager

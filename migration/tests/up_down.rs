@@ -27,3 +27,40 @@ async fn migrations_go_up_down_and_up_again() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn every_table_carries_the_audit_mixin() {
+    use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db?mode=rwc", dir.path().display());
+    let db = Database::connect(url.as_str()).await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let backend = db.get_database_backend();
+    let tables = db
+        .query_all_raw(Statement::from_string(backend, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations'"))
+        .await
+        .unwrap();
+    assert_eq!(tables.len(), 9);
+    for t in tables {
+        let name: String = t.try_get("", "name").unwrap();
+        let columns: Vec<String> = db
+            .query_all_raw(Statement::from_string(
+                backend,
+                format!("SELECT name FROM pragma_table_info('{name}')"),
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.try_get::<String>("", "name").unwrap())
+            .collect();
+        for mixin in [
+            "created_at",
+            "updated_at",
+            "created_by",
+            "updated_by",
+            "deleted_at",
+        ] {
+            assert!(columns.iter().any(|c| c == mixin), "{name} lacks {mixin}");
+        }
+    }
+}

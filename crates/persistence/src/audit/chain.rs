@@ -226,7 +226,7 @@ pub async fn archive(
     }
 }
 
-const COLUMNS: [&str; 16] = [
+const COLUMNS: [&str; 21] = [
     "id",
     "occurred_at",
     "entity",
@@ -243,4 +243,9 @@ const COLUMNS: [&str; 16] = [
     "payload_hash",
     "chain_seq",
     "chain_hash",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "deleted_at",
 ];

@@ -128,6 +128,11 @@ pub async fn record(
         payload_hash: String::new(),
         chain_seq: None,
         chain_hash: None,
+        created_at: occurred_at,
+        updated_at: occurred_at,
+        created_by: actor.label(),
+        updated_by: actor.label(),
+        deleted_at: None,
     };
     row.payload_hash = payload_hash_of(&row);
     let inserted = change_log::ActiveModel {
@@ -146,6 +151,10 @@ pub async fn record(
         payload_hash: Set(row.payload_hash),
         chain_seq: Set(None),
         chain_hash: Set(None),
+        created_at: Set(row.created_at),
+        updated_at: Set(row.updated_at),
+        created_by: Set(row.created_by),
+        updated_by: Set(row.updated_by),
         ..Default::default()
     }
     .insert(db)

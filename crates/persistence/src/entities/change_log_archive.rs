@@ -23,6 +23,11 @@ pub struct Model {
     pub payload_hash: String,
     pub chain_seq: Option<i64>,
     pub chain_hash: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

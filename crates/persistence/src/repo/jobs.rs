@@ -18,6 +18,9 @@ pub async fn claim_tick(
         tick: Set(tick),
         instance: Set(instance.to_owned()),
         started_at: Set(clock::now()),
+        created_at: Set(clock::now()),
+        updated_at: Set(clock::now()),
+        created_by: Set(Some(format!("system:{instance}"))),
         ..Default::default()
     };
     // ON CONFLICT DO NOTHING keeps losing claims out of the database server's error log.

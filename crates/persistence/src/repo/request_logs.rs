@@ -72,6 +72,11 @@ pub async fn insert_batch(
         user_agent: Set(r.user_agent),
         request_id: Set(r.request_id),
         error_message: Set(r.error_message),
+        created_at: Set(r.occurred_at),
+        updated_at: Set(r.occurred_at),
+        created_by: Set(Some("system:request_log".to_owned())),
+        updated_by: Set(None),
+        deleted_at: Set(None),
     });
     request_log::Entity::insert_many(rows).exec(db).await?;
     Ok(())
