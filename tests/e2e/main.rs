@@ -14,6 +14,8 @@ mod errors;
 #[cfg(test)]
 mod governance;
 #[cfg(test)]
+mod hardening;
+#[cfg(test)]
 mod helpers;
 #[cfg(test)]
 mod jobs;

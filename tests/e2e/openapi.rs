@@ -124,10 +124,111 @@ async fn every_operation_documents_its_errors_with_the_error_body() {
                     );
                 }
             }
-            if path.starts_with("/api/v1") {
-                let has_422 = op["responses"].get("422").is_some();
-                assert!(has_422, "{method} {path} does not document 422");
+            check_error_set(path, method, op);
+        }
+    }
+}
+
+/// The statuses an operation can return, from what it takes: every route is rate limited and
+/// behind the panic boundary; a credential adds 401 and 503; an admin scope 403; a JSON body
+/// 400, 413, 415 and 422; any parameter 422; a path parameter 404.
+fn check_error_set(path: &str, method: &str, op: &Value) {
+    let responses = op["responses"].as_object().unwrap();
+    let mut expected = vec!["429", "500"];
+    let security = op["security"].as_array().cloned().unwrap_or_default();
+    if !security.is_empty() {
+        expected.extend(["401", "503"]);
+    }
+    if security.iter().any(|s| s.to_string().contains("admin")) {
+        expected.push("403");
+    }
+    let body = &op["requestBody"]["content"];
+    if body.get("application/json").is_some() {
+        expected.extend(["400", "413", "415", "422"]);
+    }
+    if body.get("multipart/form-data").is_some() {
+        expected.extend(["400", "413", "415", "422"]);
+    }
+    let params = op["parameters"].as_array().cloned().unwrap_or_default();
+    if !params.is_empty() {
+        expected.push("422");
+    }
+    if params.iter().any(|p| p["in"] == "path") {
+        expected.push("404");
+    }
+    for code in expected {
+        assert!(
+            responses.contains_key(code),
+            "{method} {path} does not document {code}"
+        );
+    }
+    for (code, response) in responses {
+        if code.starts_with('5') && !path.ends_with("/health") {
+            let schema = &response["content"]["application/json"]["schema"]["$ref"];
+            assert_eq!(
+                schema, "#/components/schemas/ErrorBody",
+                "{method} {path} {code}"
+            );
+        }
+    }
+}
+
+/// Every page parameter states the bounds the server enforces, so clients and fuzzers know them.
+#[tokio::test]
+async fn page_parameters_document_their_bounds() {
+    let app = spawn_app().await;
+    let spec: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut seen = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().cloned().unwrap_or_default() {
+                let schema = &p["schema"];
+                match p["name"].as_str() {
+                    Some("page") => {
+                        seen += 1;
+                        assert_eq!(schema["minimum"], 1, "{method} {path}");
+                        assert_eq!(
+                            schema["maximum"],
+                            procdash_domain::page::MAX_PAGE,
+                            "{method} {path}"
+                        );
+                    }
+                    Some("size") => {
+                        assert_eq!(schema["minimum"], 1, "{method} {path}");
+                        assert!(schema["maximum"].is_number(), "{method} {path}");
+                    }
+                    _ => {}
+                }
+            }
+            for (code, response) in op["responses"].as_object().unwrap() {
+                for (media, content) in response["content"].as_object().into_iter().flatten() {
+                    if media.starts_with("application/json") || media.starts_with("text/") {
+                        continue;
+                    }
+                    let schema = resolve(&spec, &content["schema"]);
+                    assert_eq!(schema["type"], "string", "{method} {path} {code} {media}");
+                    assert_eq!(schema["format"], "binary", "{method} {path} {code} {media}");
+                }
             }
         }
+    }
+    assert!(seen >= 9, "only {seen} page parameters documented");
+}
+
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r.trim_start_matches("#/components/schemas/");
+            &spec["components"]["schemas"][name]
+        }
+        None => schema,
     }
 }

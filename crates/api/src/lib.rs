@@ -11,8 +11,10 @@ pub mod extractors;
 pub mod handlers;
 pub mod openapi;
 pub mod pagination;
+pub mod panic_boundary;
 pub mod request_id;
 pub mod request_log;
+pub mod responses;
 pub mod routes;
 pub mod security_headers;
 pub mod state;
@@ -47,17 +49,34 @@ pub fn app(
         .app_data(extractors::json_config(limit))
         .app_data(extractors::query_config())
         .app_data(extractors::path_config())
-        // Outermost last: request id, access log, headers, CORS, request log, auth + rate limit.
+        // Outermost last: request id, panic boundary, access log, headers, CORS, request log,
+        // auth + rate limit. Each resource has its own panic boundary around its handlers.
         .wrap(from_fn(auth::middleware))
         .wrap(from_fn(request_log::middleware))
         .wrap(cors)
         .wrap(headers)
         .wrap(from_fn(access_log::middleware))
+        .wrap(from_fn(panic_boundary::outer))
         .wrap(from_fn(request_id::middleware))
         .wrap(from_fn(routes::trim_trailing_slash))
-        .route("/health", web::get().to(handlers::system::health))
-        .route("/", web::get().to(handlers::system::info))
+        .service(guarded("/health").route(web::get().to(handlers::system::health)))
+        .service(guarded("/").route(web::get().to(handlers::system::info)))
         .configure(|cfg| docs_ui::configure(cfg, doc))
         .configure(|cfg| routes::register(cfg, &prefix, routes::api_routes()))
         .default_service(web::to(routes::not_found))
+}
+
+/// A resource behind its own panic boundary.
+pub fn guarded(
+    path: &str,
+) -> actix_web::Resource<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::resource(path).wrap(from_fn(panic_boundary::middleware))
 }

@@ -11,7 +11,7 @@ use crate::error::ApiResult;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page number, from 1.
-    #[param(minimum = 1, default = 1, example = 1)]
+    #[param(minimum = 1, maximum = 1000000000, default = 1, example = 1)]
     pub page: Option<i64>,
     /// Items per page.
     #[param(minimum = 1, maximum = 100, default = 50, example = 50)]

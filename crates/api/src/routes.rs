@@ -189,7 +189,9 @@ pub fn register(cfg: &mut web::ServiceConfig, prefix: &str, table: RouteTable) {
                     resource = resource.route(route);
                 }
             }
-            scope = scope.service(resource);
+            scope = scope.service(resource.wrap(actix_web::middleware::from_fn(
+                crate::panic_boundary::middleware,
+            )));
         }
         cfg.service(scope);
     }

@@ -136,6 +136,9 @@ impl NewApiKey {
                 format!("must be at most {DESCRIPTION_MAX} characters"),
             ));
         }
+        if let Err(e) = crate::validation::check_instant("expires_at", expires_at) {
+            errors.push(e);
+        }
         let role = role
             .parse::<Role>()
             .map_err(|_| errors.push(FieldError::new("role", "must be one of: admin, user")))

@@ -28,6 +28,12 @@ impl DomainError {
     }
 }
 
+impl From<FieldError> for DomainError {
+    fn from(err: FieldError) -> Self {
+        Self::Validation(vec![err])
+    }
+}
+
 fn summary(errors: &[FieldError]) -> String {
     errors
         .iter()

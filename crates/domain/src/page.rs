@@ -4,6 +4,10 @@ use crate::DomainError;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 100;
+/// The highest page number any listing accepts. Documented as the `maximum` of every `page`
+/// parameter; with the largest page size (1,000) the offset stays far inside i64, which the
+/// database drivers need (an offset that does not fit panicked inside sea-query).
+pub const MAX_PAGE: i64 = 1_000_000_000;
 
 /// A validated page request: page ≥ 1, size within 1..=max.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,8 +26,11 @@ impl PageRequest {
         let mut errors = Vec::new();
         let page = page.unwrap_or(1);
         let size = size.unwrap_or(i64::try_from(DEFAULT_PAGE_SIZE.min(max)).unwrap_or(1));
-        if page < 1 {
-            errors.push(crate::FieldError::new("page", "must be at least 1"));
+        if !(1..=MAX_PAGE).contains(&page) {
+            errors.push(crate::FieldError::new(
+                "page",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
         }
         let max_i = i64::try_from(max).unwrap_or(i64::MAX);
         if !(1..=max_i).contains(&size) {
@@ -114,6 +121,16 @@ mod tests {
             Some(20)
         );
         assert!(PageRequest::with_max(None, Some(1000), 1000).is_ok());
+    }
+
+    #[test]
+    fn page_is_bounded_so_the_offset_fits_in_i64() {
+        assert!(PageRequest::new(Some(MAX_PAGE), Some(100)).is_ok());
+        assert!(PageRequest::new(Some(MAX_PAGE + 1), Some(100)).is_err());
+        assert!(PageRequest::new(Some(i64::MAX - 1), Some(50)).is_err());
+        assert!(PageRequest::new(Some(i64::MIN), Some(50)).is_err());
+        let last = PageRequest::with_max(Some(MAX_PAGE), Some(1000), 1000).unwrap_or_default();
+        assert!(i64::try_from(last.offset()).is_ok());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Field rules shared by the validated inputs.
 
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::{Map, Value};
 
 use crate::FieldError;
@@ -44,6 +45,21 @@ pub fn check_entity_id(field: &str, value: &str) -> Result<String, FieldError> {
         ));
     }
     Ok(value.to_owned())
+}
+
+/// Instants are limited to the years 1..=9999: every backend stores them (PostgreSQL refuses
+/// years before 4713 BC, which chrono accepts) and they print as ISO 8601 without a sign.
+pub fn check_instant(
+    field: &str,
+    value: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, FieldError> {
+    match value {
+        Some(t) if !(1..=9999).contains(&t.year()) => Err(FieldError::new(
+            field,
+            "must be between 0001-01-01 and 9999-12-31",
+        )),
+        other => Ok(other),
+    }
 }
 
 pub fn check_index(field: &str, value: i64) -> Result<i32, FieldError> {
@@ -93,6 +109,18 @@ mod tests {
         assert!(check_retention("r", 0).is_err());
         assert_eq!(check_retention("r", 1200), Ok(1200));
         assert!(check_retention("r", 1201).is_err());
+    }
+
+    #[test]
+    fn instants_stay_within_four_digit_years() {
+        use chrono::TimeZone;
+        let ok = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single();
+        assert_eq!(check_instant("t", ok), Ok(ok));
+        assert_eq!(check_instant("t", None), Ok(None));
+        let far = Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).single();
+        assert!(check_instant("t", far).is_err());
+        let bc = Utc.with_ymd_and_hms(-5000, 1, 1, 0, 0, 0).single();
+        assert!(check_instant("t", bc).is_err());
     }
 
     #[test]

@@ -142,6 +142,7 @@ async fn bootstrap_admin(db: &DatabaseConnection, settings: &Settings) -> Result
 /// Opens the database, applies migrations unless told not to, starts the background jobs and
 /// binds the server. The returned server future must be awaited (or spawned) to serve.
 pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running, StartError> {
+    procdash_api::panic_boundary::install_hook();
     let db = open_database(settings, run_migrations).await?;
     bootstrap_admin(&db, settings).await?;
     let mut info = ServiceInfo::new(

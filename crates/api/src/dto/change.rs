@@ -1,8 +1,11 @@
 use chrono::{DateTime, Utc};
+use procdash_domain::validation::check_instant;
 use procdash_persistence::audit::query::{ChangeFilter, ChangeRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult};
 
 /// One change-log row.
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,7 +100,7 @@ pub struct ChangeParams {
     pub operation: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-    #[param(minimum = 1, default = 1)]
+    #[param(minimum = 1, maximum = 1000000000, default = 1)]
     pub page: Option<i64>,
     /// Up to 1000.
     #[param(minimum = 1, maximum = 1000, default = 50)]
@@ -105,15 +108,16 @@ pub struct ChangeParams {
 }
 
 impl ChangeParams {
-    pub fn filter(&self) -> ChangeFilter {
-        ChangeFilter {
+    pub fn filter(&self) -> ApiResult<ChangeFilter> {
+        window(self.since, self.until)?;
+        Ok(ChangeFilter {
             entity: self.entity.clone(),
             record_id: self.record_id,
             actor: self.actor.clone(),
             operation: self.operation.clone(),
             since: self.since,
             until: self.until,
-        }
+        })
     }
 }
 
@@ -132,15 +136,29 @@ pub struct ExportParams {
 }
 
 impl ExportParams {
-    pub fn filter(&self) -> ChangeFilter {
-        ChangeFilter {
+    pub fn filter(&self) -> ApiResult<ChangeFilter> {
+        window(self.since, self.until)?;
+        Ok(ChangeFilter {
             entity: self.entity.clone(),
             record_id: self.record_id,
             actor: self.actor.clone(),
             operation: self.operation.clone(),
             since: self.since,
             until: self.until,
-        }
+        })
+    }
+}
+
+/// Checks a since/until pair: both within the storable years.
+pub fn window(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> ApiResult<()> {
+    let errors: Vec<_> = [("since", since), ("until", until)]
+        .into_iter()
+        .filter_map(|(field, t)| check_instant(field, t).err())
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
     }
 }
 
@@ -156,7 +174,7 @@ pub struct VerifyChainResponse {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryParams {
-    #[param(minimum = 1, default = 1)]
+    #[param(minimum = 1, maximum = 1000000000, default = 1)]
     pub page: Option<i64>,
     #[param(minimum = 1, maximum = 100, default = 50)]
     pub size: Option<i64>,

@@ -53,10 +53,11 @@ pub struct RequestLogParams {
     pub path: Option<String>,
     pub status_code: Option<i32>,
     /// Minimum duration in milliseconds.
+    #[param(minimum = 0, maximum = 86400000)]
     pub min_duration: Option<f64>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-    #[param(minimum = 1, default = 1)]
+    #[param(minimum = 1, maximum = 1000000000, default = 1)]
     pub page: Option<i64>,
     #[param(minimum = 1, maximum = 100, default = 50)]
     pub size: Option<i64>,

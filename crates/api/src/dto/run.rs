@@ -1,4 +1,5 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use procdash_domain::validation::check_instant;
 use procdash_domain::{
     FieldError, NewRun, ProcessRun, RunFilter, RunOrder, RunOrderField, RunStatus, SortDirection,
 };
@@ -136,7 +137,7 @@ pub struct RunListParams {
     /// asc or desc, default desc.
     #[param(example = "desc")]
     pub sort_direction: Option<String>,
-    #[param(minimum = 1, default = 1)]
+    #[param(minimum = 1, maximum = 1000000000, default = 1)]
     pub page: Option<i64>,
     #[param(minimum = 1, maximum = 100, default = 50)]
     pub size: Option<i64>,
@@ -149,12 +150,15 @@ impl RunListParams {
             raw.as_deref().and_then(|v| {
                 parse_instant(v)
                     .map_err(|_| {
-                        errors.push(FieldError::new(
+                        FieldError::new(
                             field,
                             format!("'{v}' is not an ISO 8601 date or date-time"),
-                        ));
+                        )
                     })
+                    .and_then(|t| check_instant(field, Some(t)))
+                    .map_err(|e| errors.push(e))
                     .ok()
+                    .flatten()
             })
         };
         let created_after = date("created_after", &self.created_after);

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use procdash_domain::validation::check_instant;
 use procdash_domain::{DomainError, StepRun, StepStatus, StepUpdate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -94,6 +95,8 @@ fn parse_update(
     failure: Option<Value>,
 ) -> ApiResult<StepUpdate> {
     let status: StepStatus = status.parse()?;
+    let started_at = check_instant("started_at", started_at).map_err(DomainError::from)?;
+    let finished_at = check_instant("finished_at", finished_at).map_err(DomainError::from)?;
     let failure = match failure {
         None | Some(Value::Null) => None,
         Some(v @ Value::Object(_)) => Some(v),

@@ -5,6 +5,7 @@ use crate::auth::{Admin, Auth};
 use crate::dto::api_key::{ApiKeyResponse, CreateApiKeyRequest, CreatedApiKeyResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::pagination::{self, PageParams, PageResponse};
+use crate::responses;
 use crate::state::AppState;
 
 /// Create an API key. The plaintext `key` is returned in this response only.
@@ -14,10 +15,8 @@ use crate::state::AppState;
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 201, description = "The key, with its plaintext", body = CreatedApiKeyResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 422, description = "Invalid field (role must be admin or user)", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly, responses::JsonBody,
     )
 )]
 pub async fn create_api_key(
@@ -40,10 +39,8 @@ pub async fn create_api_key(
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "One page of keys", body = PageResponse<ApiKeyResponse>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 422, description = "Invalid page or size", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn list_api_keys(
@@ -66,10 +63,8 @@ pub async fn list_api_keys(
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "One page of keys", body = PageResponse<ApiKeyResponse>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 422, description = "Invalid page or size", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn list_api_keys_admin(
@@ -88,11 +83,9 @@ pub async fn list_api_keys_admin(
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The key", body = ApiKeyResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn get_api_key(
@@ -112,12 +105,10 @@ pub async fn get_api_key(
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The key with its new state", body = ApiKeyResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 404, description = "No such key", body = ErrorBody),
         (status = 409, description = "The key is revoked", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn toggle_api_key(
@@ -138,11 +129,9 @@ pub async fn toggle_api_key(
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 404, description = "No such key, or already revoked", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn revoke_api_key(

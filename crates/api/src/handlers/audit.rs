@@ -7,6 +7,7 @@ use crate::dto::change::{ChangeParams, ChangeResponse, ExportParams, VerifyChain
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::export::{changes, file_stream};
 use crate::pagination::{self, PageResponse};
+use crate::responses;
 use crate::state::AppState;
 
 /// The change log, newest first.
@@ -16,10 +17,8 @@ use crate::state::AppState;
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "One page of changes", body = PageResponse<ChangeResponse>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 422, description = "Invalid filter or page", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn list_changes(
@@ -29,7 +28,7 @@ pub async fn list_changes(
     params: web::Query<ChangeParams>,
 ) -> ApiResult<HttpResponse> {
     let page = PageRequest::with_max(params.page, params.size, 1000)?;
-    let found = query::list(&state.db, &params.filter(), page).await?;
+    let found = query::list(&state.db, &params.filter()?, page).await?;
     Ok(pagination::respond(
         &req,
         PageResponse::from_page(found, ChangeResponse::from),
@@ -42,11 +41,15 @@ pub async fn list_changes(
     params(ExportParams),
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
-        (status = 200, description = "text/csv or an XLSX workbook", content_type = "text/csv", body = String),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
+        (status = 200, description = "CSV (format=csv) or an XLSX workbook (format=xlsx), as an attachment",
+            content(
+                (String = "text/csv"),
+                (responses::BinaryFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ),
+            headers(("Content-Disposition" = String, description = "attachment; filename=changes.csv or changes.xlsx")),
+        ),
         (status = 422, description = "format is not csv or xlsx", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn export_changes(
@@ -54,7 +57,7 @@ pub async fn export_changes(
     state: web::Data<AppState>,
     params: web::Query<ExportParams>,
 ) -> ApiResult<HttpResponse> {
-    let filter = params.filter();
+    let filter = params.filter()?;
     match params.format.as_deref().unwrap_or("csv") {
         "csv" => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -88,10 +91,7 @@ pub async fn export_changes(
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "ok, rows checked, and the first broken row if any", body = VerifyChainResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
-        (status = 422, description = "Never for this route; listed for uniformity", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn verify_chain(

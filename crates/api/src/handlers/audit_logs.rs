@@ -9,7 +9,11 @@ use crate::dto::request_log::{
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::pagination::{self, PageResponse};
+use crate::responses;
 use crate::state::AppState;
+
+/// A day: no request takes longer, and NaN or infinity never reach a query.
+const MAX_DURATION_MS: f64 = 86_400_000.0;
 
 /// The request log, newest first.
 #[utoipa::path(
@@ -18,10 +22,8 @@ use crate::state::AppState;
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "One page of logged requests", body = PageResponse<RequestLogResponse>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 422, description = "Invalid filter or page", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn list_request_logs(
@@ -31,6 +33,16 @@ pub async fn list_request_logs(
     params: web::Query<RequestLogParams>,
 ) -> ApiResult<HttpResponse> {
     let page = PageRequest::new(params.page, params.size)?;
+    crate::dto::change::window(params.since, params.until)?;
+    if params
+        .min_duration
+        .is_some_and(|d| !(0.0..=MAX_DURATION_MS).contains(&d))
+    {
+        return Err(ApiError::field(
+            "min_duration",
+            format!("must be a number of milliseconds between 0 and {MAX_DURATION_MS}"),
+        ));
+    }
     let p = params.into_inner();
     let filter = RequestLogFilter {
         api_key_id: p.api_key_id,
@@ -55,10 +67,8 @@ pub async fn list_request_logs(
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "Request statistics", body = RequestStatsResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 422, description = "hours out of range", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn request_stats(

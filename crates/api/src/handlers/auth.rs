@@ -7,6 +7,7 @@ use crate::dto::api_key::{
     ApiKeyResponse, EndpointCount, KeyInfo, TokenResponse, UsageStatsResponse, VerifyResponse,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::responses;
 use crate::state::AppState;
 
 /// Check the presented credential.
@@ -15,9 +16,7 @@ use crate::state::AppState;
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The credential is valid", body = VerifyResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 422, description = "Never for this route; listed for uniformity", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn verify(
@@ -45,9 +44,7 @@ pub async fn verify(
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The calling key", body = ApiKeyResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 422, description = "Never for this route; listed for uniformity", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn me(
@@ -67,9 +64,7 @@ pub async fn me(
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Usage statistics", body = UsageStatsResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 422, description = "Never for this route; listed for uniformity", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn usage_stats(
@@ -98,10 +93,8 @@ pub async fn usage_stats(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "A bearer token", body = TokenResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 422, description = "Never for this route; listed for uniformity", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
         (status = 501, description = "Tokens are disabled (no SECRET_KEY)", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn issue_token(

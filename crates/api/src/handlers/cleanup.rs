@@ -7,6 +7,7 @@ use crate::dto::lifecycle::{
     CleanupParams, CleanupResponse, CleanupStatsParams, CleanupStatsResponse,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::responses;
 use crate::state::AppState;
 
 fn limit(value: Option<u64>, default: u64) -> ApiResult<u64> {
@@ -25,10 +26,8 @@ fn limit(value: Option<u64>, default: u64) -> ApiResult<u64> {
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The real count and up to `limit` ids", body = CleanupStatsResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 422, description = "limit out of range", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn cleanup_stats(
@@ -50,10 +49,8 @@ pub async fn cleanup_stats(
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "What was (or would be) neutralized", body = CleanupResponse),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
         (status = 422, description = "limit out of range", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn cleanup_neutralize(

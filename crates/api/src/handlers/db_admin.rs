@@ -11,6 +11,7 @@ use crate::auth::{Admin, Auth};
 use crate::dto::lifecycle::{RestoreParams, RestoreResponse, RestoreUpload};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::export::{file_stream, tables};
+use crate::responses;
 use crate::state::AppState;
 
 /// Every table as CSV in one ZIP (the change log included, key hashes excluded).
@@ -18,11 +19,9 @@ use crate::state::AppState;
     get, path = "/api/v1/admin/db/export.zip", tag = "database",
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
-        (status = 200, description = "A ZIP of CSV files", content_type = "application/zip", body = Vec<u8>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
-        (status = 422, description = "Never for this route; listed for uniformity", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        (status = 200, description = "A ZIP of CSV files", content_type = "application/zip", body = responses::BinaryFile,
+            headers(("Content-Disposition" = String, description = "attachment; filename=procdash-export.zip"))),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn export_zip(_auth: Auth<Admin>, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
@@ -46,12 +45,10 @@ pub async fn export_zip(_auth: Auth<Admin>, state: web::Data<AppState>) -> ApiRe
     get, path = "/api/v1/admin/db/backup.sqlite", tag = "database",
     security(("api_key" = ["admin"]), ("bearer" = ["admin"])),
     responses(
-        (status = 200, description = "The SQLite database file", content_type = "application/vnd.sqlite3", body = Vec<u8>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
-        (status = 422, description = "Never for this route; listed for uniformity", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        (status = 200, description = "The SQLite database file", content_type = "application/vnd.sqlite3", body = responses::BinaryFile,
+            headers(("Content-Disposition" = String, description = "attachment; filename=procdash-backup.sqlite"))),
         (status = 501, description = "Not on PostgreSQL: see docs/operations.md (pg_dump)", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn backup_sqlite(
@@ -118,13 +115,12 @@ async fn save_upload(mut payload: Multipart, limit: usize) -> ApiResult<NamedTem
     responses(
         (status = 200, description = "What the upload holds, and whether it was restored", body = RestoreResponse),
         (status = 400, description = "Malformed multipart body", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
-        (status = 403, description = "Admin access required", body = ErrorBody),
+        (status = 413, description = "Upload over MAX_RESTORE_BYTES", body = ErrorBody),
+        (status = 415, description = "Content-Type is not multipart/form-data", body = ErrorBody),
         (status = 409, description = "Integrity check failed or another schema version", body = ErrorBody),
-        (status = 413, description = "Upload over the size limit", body = ErrorBody),
         (status = 422, description = "No file field, or not an SQLite database", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
         (status = 501, description = "Not on PostgreSQL: see docs/operations.md (pg_restore)", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::AdminOnly,
     )
 )]
 pub async fn restore_sqlite(

@@ -7,6 +7,7 @@ use crate::auth::{AnyRole, Auth};
 use crate::dto::change::{ChangeResponse, HistoryParams};
 use crate::error::{ApiResult, ErrorBody};
 use crate::pagination::{self, PageResponse};
+use crate::responses;
 use crate::state::AppState;
 
 async fn history(
@@ -39,10 +40,9 @@ async fn history(
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Changes, newest first; personal data redacted for user keys", body = PageResponse<ChangeResponse>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 404, description = "No such live process", body = ErrorBody),
         (status = 422, description = "Invalid id or page", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn process_history(
@@ -64,10 +64,9 @@ pub async fn process_history(
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Changes, newest first; personal data redacted for user keys", body = PageResponse<ChangeResponse>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 404, description = "No such live run", body = ErrorBody),
         (status = 422, description = "Invalid id or page", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn run_history(
@@ -89,10 +88,9 @@ pub async fn run_history(
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Changes, newest first; personal data redacted for user keys", body = PageResponse<ChangeResponse>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 404, description = "No such live step run", body = ErrorBody),
         (status = 422, description = "Invalid id or page", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn step_run_history(

@@ -5,6 +5,7 @@ use crate::auth::{AnyRole, Auth};
 use crate::dto::process::{CreateProcessRequest, ProcessResponse, UpdateProcessRequest};
 use crate::error::{ApiResult, ErrorBody};
 use crate::pagination::{self, PageParams, PageResponse};
+use crate::responses;
 use crate::state::AppState;
 
 /// Create a process, optionally with its steps.
@@ -14,11 +15,8 @@ use crate::state::AppState;
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "The created process with its steps", body = ProcessResponse),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::JsonBody,
     )
 )]
 pub async fn create_process(
@@ -38,9 +36,8 @@ pub async fn create_process(
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "One page of processes; Link and X-Total-Count headers", body = PageResponse<ProcessResponse>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid page or size", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn list_processes(
@@ -64,9 +61,8 @@ pub async fn list_processes(
     responses(
         (status = 200, description = "The process", body = ProcessResponse),
         (status = 404, description = "No such live process", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn get_process(
@@ -87,11 +83,8 @@ pub async fn get_process(
     responses(
         (status = 200, description = "The updated process", body = ProcessResponse),
         (status = 404, description = "No such live process", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::JsonBody,
     )
 )]
 pub async fn update_process(

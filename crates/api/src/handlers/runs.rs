@@ -6,6 +6,7 @@ use crate::auth::{AnyRole, Auth};
 use crate::dto::run::{CreateRunRequest, RunListParams, RunResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::pagination::{self, PageResponse};
+use crate::responses;
 use crate::state::AppState;
 
 /// Start a run of a process: one pending step run per live step.
@@ -16,11 +17,8 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "The run, pending, with its step runs", body = RunResponse),
         (status = 404, description = "No such live process", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::JsonBody,
     )
 )]
 pub async fn create_run(
@@ -40,9 +38,8 @@ pub async fn create_run(
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "One page of runs; Link and X-Total-Count headers", body = PageResponse<RunResponse>),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid filter, order or page", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn list_runs(
@@ -77,9 +74,8 @@ pub async fn list_runs(
     responses(
         (status = 200, description = "The run", body = RunResponse),
         (status = 404, description = "No such live run", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn get_run(

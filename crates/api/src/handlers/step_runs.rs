@@ -4,6 +4,7 @@ use procdash_persistence::repo::step_runs;
 use crate::auth::{AnyRole, Auth};
 use crate::dto::step_run::{CreateStepRunRequest, StepRunResponse, UpdateStepRunRequest};
 use crate::error::{ApiResult, ErrorBody};
+use crate::responses;
 use crate::state::AppState;
 
 /// Report progress of a step run; the run's status and timestamps are recomputed with it.
@@ -15,11 +16,8 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "The updated step run", body = StepRunResponse),
         (status = 404, description = "No such live step run (or its run is deleted)", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid status or field", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::JsonBody,
     )
 )]
 pub async fn update_step_run(
@@ -48,11 +46,8 @@ pub async fn update_step_run(
     responses(
         (status = 201, description = "The created step run", body = StepRunResponse),
         (status = 404, description = "No such live run or step", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field, or the step belongs to another process", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::JsonBody,
     )
 )]
 pub async fn create_step_run(
@@ -73,9 +68,8 @@ pub async fn create_step_run(
     responses(
         (status = 200, description = "Step runs by step index", body = Vec<StepRunResponse>),
         (status = 404, description = "No such live run", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn list_run_step_runs(
@@ -100,9 +94,8 @@ pub async fn list_run_step_runs(
     responses(
         (status = 200, description = "The step run", body = StepRunResponse),
         (status = 404, description = "No such live run, or no step run for this step", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "An id is not an integer", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn get_run_step_run(

@@ -4,6 +4,7 @@ use procdash_persistence::repo::steps;
 use crate::auth::{AnyRole, Auth};
 use crate::dto::step::{CreateStepRequest, StepResponse};
 use crate::error::{ApiResult, ErrorBody};
+use crate::responses;
 use crate::state::AppState;
 
 /// Add a step to a process. The index must be free among the process's live steps.
@@ -15,11 +16,8 @@ use crate::state::AppState;
         (status = 201, description = "The created step", body = StepResponse),
         (status = 404, description = "No such live process", body = ErrorBody),
         (status = 409, description = "The process already has a live step at this index", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated, responses::JsonBody,
     )
 )]
 pub async fn create_step(
@@ -40,9 +38,8 @@ pub async fn create_step(
     responses(
         (status = 200, description = "Steps by index", body = Vec<StepResponse>),
         (status = 404, description = "No such live process", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn list_process_steps(
@@ -64,9 +61,8 @@ pub async fn list_process_steps(
     responses(
         (status = 200, description = "Rerunnable steps by index", body = Vec<StepResponse>),
         (status = 404, description = "No such live process", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credential", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+        responses::Common, responses::Authenticated,
     )
 )]
 pub async fn list_rerunnable_steps(

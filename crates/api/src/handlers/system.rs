@@ -3,6 +3,7 @@ use chrono::Utc;
 use procdash_persistence::ping;
 
 use crate::dto::system::{HealthResponse, InfoResponse};
+use crate::responses;
 use crate::state::AppState;
 
 /// Liveness and database reachability; 503 when the database does not answer.
@@ -11,6 +12,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "Healthy", body = HealthResponse),
         (status = 503, description = "The database does not answer", body = HealthResponse),
+        responses::Common,
     )
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
@@ -38,7 +40,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 /// Name, version and features of this service.
 #[utoipa::path(
     get, path = "/", tag = "system",
-    responses((status = 200, description = "Service information", body = InfoResponse))
+    responses(
+        (status = 200, description = "Service information", body = InfoResponse),
+        responses::Common,
+    )
 )]
 pub async fn info(state: web::Data<AppState>) -> web::Json<InfoResponse> {
     web::Json(InfoResponse {
