@@ -22,6 +22,8 @@ mod jobs;
 #[cfg(test)]
 mod lifecycle;
 #[cfg(test)]
+mod meta_filters;
+#[cfg(test)]
 mod neutralization;
 #[cfg(test)]
 mod openapi;

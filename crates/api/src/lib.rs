@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod openapi;
 pub mod pagination;
 pub mod panic_boundary;
+pub mod query;
 pub mod request_id;
 pub mod request_log;
 pub mod responses;

@@ -23,7 +23,7 @@ pub use model::{
     StepRun,
 };
 pub use page::{Page, PageRequest};
-pub use run_query::{RunFilter, RunOrder, RunOrderField, SortDirection};
+pub use run_query::{RunFilter, RunOrder, RunOrderField, RunSortKey, SortDirection};
 pub use status::{RunStatus, StepStatus};
 pub use status_rule::derive_run_status;
 pub use timestamps::{RunTimes, StepRunState, StepUpdate, apply_run_status, apply_step_update};

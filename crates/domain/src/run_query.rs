@@ -2,6 +2,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use crate::meta_filter::{MetaFilter, MetaPath};
 use crate::{DomainError, RunStatus};
 
 /// Filters of the run listing; every field narrows the result.
@@ -17,6 +18,10 @@ pub struct RunFilter {
     pub started_before: Option<DateTime<Utc>>,
     pub finished_after: Option<DateTime<Utc>>,
     pub finished_before: Option<DateTime<Utc>>,
+    /// `meta_filter=field:value` items.
+    pub meta: MetaFilter,
+    /// Keeps runs whose current step run for this step failed.
+    pub failed_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,17 +99,53 @@ impl FromStr for SortDirection {
     }
 }
 
+/// What the run listing sorts by: a column of the whitelist, or a metadata field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunSortKey {
+    Column(RunOrderField),
+    /// `order_by=meta.<field>`: missing values last.
+    Meta(MetaPath),
+}
+
+impl RunSortKey {
+    /// Parses `order_by`: a whitelisted column or `meta.<field>`.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        match raw.strip_prefix("meta.") {
+            Some(field) => MetaPath::parse(field)
+                .map(Self::Meta)
+                .map_err(|e| DomainError::field("order_by", e.0)),
+            None => raw.parse().map(Self::Column).map_err(|_| {
+                DomainError::field(
+                    "order_by",
+                    format!(
+                        "must be one of: {}, or meta.<field>",
+                        RunOrderField::allowed()
+                    ),
+                )
+            }),
+        }
+    }
+
+    /// The `order_by` text this key came from.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Column(c) => c.as_str().to_owned(),
+            Self::Meta(p) => format!("meta.{}", p.dotted()),
+        }
+    }
+}
+
 /// The order of the run listing; id breaks ties in the same direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOrder {
-    pub field: RunOrderField,
+    pub field: RunSortKey,
     pub direction: SortDirection,
 }
 
 impl Default for RunOrder {
     fn default() -> Self {
         Self {
-            field: RunOrderField::CreatedAt,
+            field: RunSortKey::Column(RunOrderField::CreatedAt),
             direction: SortDirection::Desc,
         }
     }

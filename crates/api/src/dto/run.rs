@@ -1,7 +1,8 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use procdash_domain::validation::check_instant;
 use procdash_domain::{
-    FieldError, NewRun, ProcessRun, RunFilter, RunOrder, RunOrderField, RunStatus, SortDirection,
+    FieldError, MetaFilter, NewRun, ProcessRun, RunFilter, RunOrder, RunOrderField, RunSortKey,
+    RunStatus, SortDirection,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -105,8 +106,11 @@ impl CreateRunRequest {
 
 /// Filters and order of the run listing. Dates are ISO 8601 (a date alone means midnight UTC;
 /// no offset means UTC).
+/// Unknown parameters are refused (422), never ignored. `meta_filter` is repeatable, so it is
+/// read from the raw query string and documented beside this struct.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct RunListParams {
     #[param(value_type = Option<i64>, example = 1)]
     pub process_id: Option<String>,
@@ -130,8 +134,12 @@ pub struct RunListParams {
     pub finished_after: Option<String>,
     #[param(value_type = Option<DateTime<Utc>>)]
     pub finished_before: Option<String>,
+    /// Keeps runs whose current step run for this step id failed.
+    #[param(value_type = Option<i64>, example = 7)]
+    pub failed_at: Option<String>,
     /// One of id, created_at, updated_at, started_at, finished_at, entity_id, entity_name,
-    /// status. Default created_at.
+    /// status, or `meta.<field>` (a metadata field, dots for nesting; missing values last).
+    /// Default created_at; id breaks ties.
     #[param(example = "created_at")]
     pub order_by: Option<String>,
     /// asc or desc, default desc.
@@ -144,7 +152,11 @@ pub struct RunListParams {
 }
 
 impl RunListParams {
-    pub fn parse(&self) -> ApiResult<(RunFilter, RunOrder)> {
+    /// The filter and order; `meta_items` are the `meta_filter` values. A malformed metadata
+    /// filter is a 400 naming the item; every other bad parameter is reported in one 422.
+    pub fn parse(&self, meta_items: &[String]) -> ApiResult<(RunFilter, RunOrder)> {
+        let meta = MetaFilter::parse(meta_items.iter().map(String::as_str))
+            .map_err(|e| ApiError::BadRequest(e.0))?;
         let mut errors = Vec::new();
         let mut date = |field: &str, raw: &Option<String>| {
             raw.as_deref().and_then(|v| {
@@ -177,10 +189,15 @@ impl RunListParams {
                 .map_err(|e| push_domain(&mut errors, e))
                 .ok()
         });
-        let field = self
-            .order_by
-            .as_deref()
-            .map_or(Ok(RunOrderField::CreatedAt), str::parse);
+        let failed_at = self.failed_at.as_deref().and_then(|v| {
+            v.parse::<i64>()
+                .map_err(|_| errors.push(FieldError::new("failed_at", "must be a step id")))
+                .ok()
+        });
+        let field = self.order_by.as_deref().map_or(
+            Ok(RunSortKey::Column(RunOrderField::CreatedAt)),
+            RunSortKey::parse,
+        );
         let field = field.map_err(|e| push_domain(&mut errors, e)).ok();
         let direction = self
             .sort_direction
@@ -200,6 +217,8 @@ impl RunListParams {
                     started_before,
                     finished_after,
                     finished_before,
+                    meta,
+                    failed_at,
                 },
                 RunOrder { field, direction },
             )),
@@ -251,7 +270,7 @@ mod tests {
             status: Some("done".into()),
             ..RunListParams::default()
         };
-        let Err(ApiError::Validation(errors)) = params.parse() else {
+        let Err(ApiError::Validation(errors)) = params.parse(&[]) else {
             panic!("expected errors")
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();

@@ -6,6 +6,7 @@ use crate::auth::{AnyRole, Auth};
 use crate::dto::run::{CreateRunRequest, RunListParams, RunResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::pagination::{self, PageResponse};
+use crate::query::with_repeated;
 use crate::responses;
 use crate::state::AppState;
 
@@ -34,11 +35,20 @@ pub async fn create_run(
 /// List live runs with filters, sorting and pagination.
 #[utoipa::path(
     get, path = "/api/v1/runs/", tag = "runs",
-    params(RunListParams),
+    params(
+        RunListParams,
+        ("meta_filter" = Option<Vec<String>>, Query, explode,
+            description = "`field:value`, repeatable. Split on the first colon, both sides trimmed. \
+                Values of one field are OR'ed, fields AND'ed. The value compares with the text of \
+                the JSON scalar (`n:5` matches 5 and \"5\", `flag:true`, `x:null`); objects and \
+                arrays never match. Dots address nested fields (`address.city:Aarhus`).",
+            example = json!(["clinic:Viby"])),
+    ),
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "One page of runs; Link and X-Total-Count headers", body = PageResponse<RunResponse>),
-        (status = 422, description = "Invalid filter, order or page", body = ErrorBody),
+        (status = 400, description = "A meta_filter item is malformed (no colon, empty field or segment); the message names it", body = ErrorBody),
+        (status = 422, description = "Invalid filter, order or page, or an unknown parameter", body = ErrorBody),
         responses::Common, responses::Authenticated,
     )
 )]
@@ -46,10 +56,10 @@ pub async fn list_runs(
     _auth: Auth<AnyRole>,
     req: HttpRequest,
     state: web::Data<AppState>,
-    params: web::Query<RunListParams>,
 ) -> ApiResult<HttpResponse> {
+    let (params, meta_items): (RunListParams, _) = with_repeated(&req, "meta_filter")?;
     let page = PageRequest::new(params.page, params.size);
-    let parsed = params.parse();
+    let parsed = params.parse(&meta_items);
     let (page, (filter, order)) = match (page, parsed) {
         (Ok(page), Ok(parsed)) => (page, parsed),
         (page, parsed) => {

@@ -8,6 +8,7 @@ pub mod neutralization;
 pub mod processes;
 pub mod request_logs;
 pub mod retention;
+pub(crate) mod run_filters;
 pub mod runs;
 pub mod step_runs;
 pub mod steps;

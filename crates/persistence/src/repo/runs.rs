@@ -2,8 +2,8 @@ use std::collections::HashMap;
 
 use procdash_domain::lifecycle::scheduled_deletion;
 use procdash_domain::{
-    NewRun, Page, PageRequest, ProcessRun, RunFilter, RunOrder, RunOrderField, RunStatus,
-    SortDirection, StepRun, StepStatus,
+    NewRun, Page, PageRequest, ProcessRun, RunFilter, RunOrder, RunOrderField, RunSortKey,
+    RunStatus, SortDirection, StepRun, StepStatus,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering};
 use sea_orm::{
@@ -14,6 +14,7 @@ use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::{process, process_run, step_run};
+use crate::repo::run_filters;
 use crate::repo::steps;
 use crate::{Actor, PersistenceError, clock, convert, tx};
 
@@ -154,18 +155,19 @@ pub async fn list(
     order: RunOrder,
     page: PageRequest,
 ) -> Result<Page<ProcessRun>, PersistenceError> {
-    let query = filtered(filter);
+    let backend = db.get_database_backend();
+    let query = filtered(filter, backend);
     let total = query.clone().count(db).await?;
     let direction = match order.direction {
         SortDirection::Asc => Order::Asc,
         SortDirection::Desc => Order::Desc,
     };
+    let key = match &order.field {
+        RunSortKey::Column(field) => Expr::col(order_column(*field)),
+        RunSortKey::Meta(path) => run_filters::meta_sort_key(backend, path),
+    };
     let rows = query
-        .order_by_with_nulls(
-            order_column(order.field),
-            direction.clone(),
-            NullOrdering::Last,
-        )
+        .order_by_with_nulls(key, direction.clone(), NullOrdering::Last)
         .order_by(process_run::Column::Id, direction)
         .offset(page.offset())
         .limit(page.size())
@@ -210,7 +212,7 @@ fn order_column(field: RunOrderField) -> process_run::Column {
     }
 }
 
-fn filtered(f: &RunFilter) -> Select<process_run::Entity> {
+fn filtered(f: &RunFilter, backend: DbBackend) -> Select<process_run::Entity> {
     use process_run::Column as C;
     let mut q = process_run::Entity::find().filter(C::DeletedAt.is_null());
     if let Some(id) = f.process_id {
@@ -228,6 +230,12 @@ fn filtered(f: &RunFilter) -> Select<process_run::Entity> {
     }
     if let Some(status) = f.status {
         q = q.filter(C::Status.eq(status.as_str()));
+    }
+    for (path, values) in f.meta.fields() {
+        q = q.filter(run_filters::meta_condition(backend, path, values));
+    }
+    if let Some(step_id) = f.failed_at {
+        q = q.filter(run_filters::failed_at(backend, step_id));
     }
     let ranges = [
         (C::CreatedAt, f.created_after, f.created_before),

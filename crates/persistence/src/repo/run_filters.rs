@@ -1,0 +1,116 @@
+//! Metadata conditions and sort keys of the run listing, per backend. Field paths and values are
+//! always bound parameters; the SQL text around them is fixed.
+//!
+//! A value matches when it equals the text of the JSON scalar at the path: `5` matches 5 and
+//! "5", `true` matches true, `null` matches null; objects and arrays never match.
+//! - PostgreSQL: a containment test per spelling (`meta @> '{"n":5}'`), which the GIN
+//!   `jsonb_path_ops` index on meta answers, then the exact text comparison on those rows.
+//! - SQLite: JSON1 `json_type`/`->>`/`->` on the row.
+
+use procdash_domain::meta_filter::{MetaPath, spellings};
+use sea_orm::DbBackend;
+use sea_orm::Value;
+use sea_orm::sea_query::{Expr, SimpleExpr};
+
+/// SQL text with its parameters. The placeholder is the backend's own (`$n` on PostgreSQL, `?`
+/// on SQLite), which is what sea-query substitutes in custom expressions; every occurrence is
+/// bound separately.
+struct Sql {
+    backend: DbBackend,
+    text: String,
+    params: Vec<Value>,
+}
+
+impl Sql {
+    fn new(backend: DbBackend) -> Self {
+        Self {
+            backend,
+            text: String::new(),
+            params: Vec::new(),
+        }
+    }
+
+    fn bind(&mut self, value: Value) -> String {
+        self.params.push(value);
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.params.len()),
+            _ => "?".to_owned(),
+        }
+    }
+
+    fn path(&mut self, path: &MetaPath) -> String {
+        match self.backend {
+            DbBackend::Postgres => format!("{}::text[]", self.bind(path.postgres_array().into())),
+            _ => self.bind(path.sqlite_path().into()),
+        }
+    }
+
+    fn into_expr(self) -> SimpleExpr {
+        Expr::cust_with_values(self.text, self.params)
+    }
+}
+
+const META: &str = "\"process_runs\".\"meta\"";
+
+/// The text of the JSON scalar at the path, or NULL for a missing key, an object or an array.
+fn scalar_text(sql: &mut Sql, path: &MetaPath) -> String {
+    let (a, b, c) = (sql.path(path), sql.path(path), sql.path(path));
+    match sql.backend {
+        DbBackend::Postgres => format!(
+            "(CASE jsonb_typeof({META} #> {a}) WHEN 'string' THEN {META} #>> {b} \
+             WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE ({META} #> {c})::text END)"
+        ),
+        _ => format!(
+            "(CASE json_type({META}, {a}) WHEN 'text' THEN {META} ->> {b} \
+             WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE {META} -> {c} END)"
+        ),
+    }
+}
+
+/// One field of a metadata filter: its value is one of `values`.
+pub(crate) fn meta_condition(backend: DbBackend, path: &MetaPath, values: &[String]) -> SimpleExpr {
+    let mut sql = Sql::new(backend);
+    if backend == DbBackend::Postgres {
+        // Index-served prefilter: the row contains one of the spellings at the path.
+        let candidates: Vec<String> = values
+            .iter()
+            .flat_map(|v| spellings(v))
+            .map(|leaf| {
+                format!(
+                    "{META} @> {}::jsonb",
+                    sql.bind(path.nest(leaf).to_string().into())
+                )
+            })
+            .collect();
+        let prefilter = format!("({}) AND ", candidates.join(" OR "));
+        sql.text.push_str(&prefilter);
+    }
+    let text = scalar_text(&mut sql, path);
+    let placeholders: Vec<String> = values.iter().map(|v| sql.bind(v.clone().into())).collect();
+    let condition = format!("{text} IN ({})", placeholders.join(", "));
+    sql.text.push_str(&condition);
+    sql.into_expr()
+}
+
+/// The sort value of a metadata field: numbers order as numbers, strings as text; missing
+/// values are NULL (sorted last by the caller).
+pub(crate) fn meta_sort_key(backend: DbBackend, path: &MetaPath) -> SimpleExpr {
+    let mut sql = Sql::new(backend);
+    let p = sql.path(path);
+    sql.text = match backend {
+        DbBackend::Postgres => format!("({META} #> {p})"),
+        _ => format!("json_extract({META}, {p})"),
+    };
+    sql.into_expr()
+}
+
+/// Runs whose live step run for `step_id` failed (each run once: it is a semi-join).
+pub(crate) fn failed_at(backend: DbBackend, step_id: i64) -> SimpleExpr {
+    let mut sql = Sql::new(backend);
+    let id = sql.bind(step_id.into());
+    sql.text = format!(
+        "EXISTS (SELECT 1 FROM \"step_runs\" AS sr WHERE sr.\"run_id\" = \"process_runs\".\"id\" \
+         AND sr.\"step_id\" = {id} AND sr.\"status\" = 'failed' AND sr.\"deleted_at\" IS NULL)"
+    );
+    sql.into_expr()
+}
