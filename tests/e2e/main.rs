@@ -32,6 +32,8 @@ mod processes;
 #[cfg(test)]
 mod runs;
 #[cfg(test)]
+mod search;
+#[cfg(test)]
 mod step_runs;
 #[cfg(test)]
 mod steps;

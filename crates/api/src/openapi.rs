@@ -4,12 +4,13 @@
 use utoipa::OpenApi;
 
 use crate::dto::{
-    api_key, change, lifecycle as lifecycle_dto, process, request_log, run, step, step_run, system,
+    api_key, change, lifecycle as lifecycle_dto, process, request_log, run, search as search_dto,
+    step, step_run, system,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
     api_keys, audit, audit_logs, auth, cleanup, db_admin, history, lifecycle, processes, runs,
-    step_runs, steps, system as system_handlers,
+    search, step_runs, steps, system as system_handlers,
 };
 use crate::pagination::PageResponse;
 
@@ -28,7 +29,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         processes::create_process, processes::list_processes, processes::get_process,
         processes::update_process,
         steps::create_step, steps::list_process_steps, steps::list_rerunnable_steps,
-        runs::create_run, runs::list_runs, runs::get_run,
+        runs::create_run, runs::list_runs, runs::get_run, search::search_runs,
         step_runs::create_step_run, step_runs::update_step_run, step_runs::list_run_step_runs,
         step_runs::get_run_step_run,
         api_keys::create_api_key, api_keys::list_api_keys, api_keys::list_api_keys_admin,
@@ -47,6 +48,8 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         process::ProcessResponse, process::CreateProcessRequest, process::UpdateProcessRequest,
         step::StepResponse, step::CreateStepRequest, step::InlineStepRequest,
         run::RunResponse, run::CreateRunRequest, run::RunStatusDto,
+        search_dto::SearchHitResponse, search_dto::SearchMatchResponse,
+        PageResponse<search_dto::SearchHitResponse>,
         step_run::StepRunResponse, step_run::UpdateStepRunRequest, step_run::CreateStepRunRequest,
         step_run::StepStatusDto,
         system::HealthResponse, system::InfoResponse,

@@ -7,7 +7,7 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 use crate::error::ApiError;
 use crate::handlers::{
     api_keys, audit, audit_logs, auth, cleanup, db_admin, history, lifecycle, processes, runs,
-    step_runs, steps,
+    search, step_runs, steps,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -56,6 +56,8 @@ pub fn api_routes() -> RouteTable {
     );
     t.add(Method::POST, "/runs/", runs::create_run);
     t.add(Method::GET, "/runs/", runs::list_runs);
+    // Before /runs/{run_id}, which would otherwise take "search" for an id.
+    t.add(Method::GET, "/runs/search", search::search_runs);
     t.add(Method::GET, "/runs/{run_id}", runs::get_run);
     t.add(Method::POST, "/step-runs/", step_runs::create_step_run);
     t.add(

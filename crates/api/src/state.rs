@@ -18,6 +18,8 @@ pub struct ServiceInfo {
     pub max_body_bytes: usize,
     /// Largest database file accepted by the restore endpoint.
     pub max_restore_bytes: usize,
+    /// SEARCH_ALL_META: search every process's metadata when no process_id is given.
+    pub search_all_meta: bool,
 }
 
 impl ServiceInfo {
@@ -33,6 +35,7 @@ impl ServiceInfo {
             prefix: prefix.into(),
             max_body_bytes: 1024 * 1024,
             max_restore_bytes: 1024 * 1024 * 1024,
+            search_all_meta: false,
         }
     }
 }

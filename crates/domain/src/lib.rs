@@ -10,6 +10,7 @@ pub mod meta_filter;
 pub mod model;
 pub mod page;
 pub mod run_query;
+pub mod search;
 pub mod secrets;
 pub mod status;
 pub mod status_rule;

@@ -153,6 +153,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     info.max_body_bytes = settings.max_body_bytes;
     let (sink, rx) = RequestLogSink::new(settings.request_log_buffer);
     info.max_restore_bytes = settings.max_restore_bytes;
+    info.search_all_meta = settings.search_all_meta;
     let lifecycle = LifecycleSettings {
         neutralize_keep_fields: jobs::keep_fields(settings),
     };

@@ -8,7 +8,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 38] = [
+pub const ENV_KEYS: [&str; 39] = [
+    "SEARCH_ALL_META",
     "AUTO_NEUTRALIZE",
     "AUTO_NEUTRALIZE_BATCH",
     "NEUTRALIZE_KEEP_FIELDS",
@@ -111,6 +112,8 @@ pub struct Settings {
     /// Names this instance in job claims; random when unset.
     pub instance_id: Option<String>,
     pub max_restore_bytes: usize,
+    /// Lets `GET /runs/search` without process_id look into every process's metadata.
+    pub search_all_meta: bool,
 }
 
 impl Default for Settings {
@@ -154,6 +157,7 @@ impl Default for Settings {
             seal_interval_seconds: 5,
             instance_id: None,
             max_restore_bytes: 1024 * 1024 * 1024,
+            search_all_meta: false,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod lifecycle;
 pub mod process;
 pub mod request_log;
 pub mod run;
+pub mod search;
 pub mod step;
 pub mod step_run;
 pub mod system;

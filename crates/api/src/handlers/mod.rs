@@ -11,6 +11,7 @@ pub mod history;
 pub mod lifecycle;
 pub mod processes;
 pub mod runs;
+pub mod search;
 pub mod step_runs;
 pub mod steps;
 pub mod system;

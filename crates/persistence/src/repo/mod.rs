@@ -9,6 +9,7 @@ pub mod processes;
 pub mod request_logs;
 pub mod retention;
 pub(crate) mod run_filters;
+pub mod run_search;
 pub mod runs;
 pub mod step_runs;
 pub mod steps;

@@ -92,6 +92,58 @@ pub(crate) fn meta_condition(backend: DbBackend, path: &MetaPath, values: &[Stri
     sql.into_expr()
 }
 
+/// The metadata value at `path`, as filter text, contains the lowercase `pattern` (a LIKE
+/// pattern with `\\` as escape).
+pub(crate) fn meta_key_contains(backend: DbBackend, path: &MetaPath, pattern: &str) -> SimpleExpr {
+    let mut sql = Sql::new(backend);
+    let text = scalar_text(&mut sql, path);
+    let p = sql.bind(pattern.into());
+    sql.text = format!("lower({text}) LIKE {p} ESCAPE '\\'");
+    sql.into_expr()
+}
+
+/// Some top-level scalar of the metadata, as filter text, contains `pattern`.
+pub(crate) fn any_meta_contains(backend: DbBackend, pattern: &str) -> SimpleExpr {
+    let mut sql = Sql::new(backend);
+    let p = sql.bind(pattern.into());
+    sql.text = match backend {
+        DbBackend::Postgres => format!(
+            "EXISTS (SELECT 1 FROM jsonb_each(CASE WHEN jsonb_typeof({META}) = 'object' \
+             THEN {META} ELSE '{{}}'::jsonb END) AS je \
+             WHERE jsonb_typeof(je.value) NOT IN ('object', 'array') \
+             AND lower(CASE jsonb_typeof(je.value) WHEN 'string' THEN je.value #>> '{{}}' \
+             ELSE je.value::text END) LIKE {p} ESCAPE '\\')"
+        ),
+        _ => format!(
+            "EXISTS (SELECT 1 FROM json_each({META}) AS je \
+             WHERE je.type NOT IN ('object', 'array') \
+             AND lower(CASE je.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+             WHEN 'null' THEN 'null' ELSE CAST(je.value AS TEXT) END) LIKE {p} ESCAPE '\\')"
+        ),
+    };
+    sql.into_expr()
+}
+
+/// PostgreSQL only: the index-served superset of [`any_meta_contains`], a trigram match on the
+/// document's text. Valid only for text that jsonb's output does not escape (no `"`, `\\` or
+/// control characters), which the caller checks.
+pub(crate) fn meta_document_contains(pattern: &str) -> SimpleExpr {
+    Expr::cust_with_values(
+        format!("lower({META}::text) LIKE $1 ESCAPE '\\'"),
+        [pattern],
+    )
+}
+
+/// SQLite only: the runs whose search document (entity id, entity name, scalar metadata values)
+/// contains `text`, from the FTS5 trigram table. Needs at least 3 characters.
+pub(crate) fn search_document_matches(text: &str) -> SimpleExpr {
+    let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+    Expr::cust_with_values(
+        "\"process_runs\".\"id\" IN (SELECT rowid FROM run_search WHERE run_search MATCH ?)",
+        [phrase],
+    )
+}
+
 /// The sort value of a metadata field: numbers order as numbers, strings as text; missing
 /// values are NULL (sorted last by the caller).
 pub(crate) fn meta_sort_key(backend: DbBackend, path: &MetaPath) -> SimpleExpr {

@@ -156,15 +156,26 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<ProcessRun>, PersistenceError> {
     let backend = db.get_database_backend();
-    let query = filtered(filter, backend);
-    let total = query.clone().count(db).await?;
-    let direction = match order.direction {
-        SortDirection::Asc => Order::Asc,
-        SortDirection::Desc => Order::Desc,
-    };
     let key = match &order.field {
         RunSortKey::Column(field) => Expr::col(order_column(*field)),
         RunSortKey::Meta(path) => run_filters::meta_sort_key(backend, path),
+    };
+    page_of(db, filtered(filter, backend), key, order.direction, page).await
+}
+
+/// One page of the runs `query` selects, ordered by `key` (NULLs last) then id, each with its
+/// live step runs: two queries besides the count, whatever the page size.
+pub(crate) async fn page_of(
+    db: &impl ConnectionTrait,
+    query: Select<process_run::Entity>,
+    key: sea_orm::sea_query::SimpleExpr,
+    direction: SortDirection,
+    page: PageRequest,
+) -> Result<Page<ProcessRun>, PersistenceError> {
+    let total = query.clone().count(db).await?;
+    let direction = match direction {
+        SortDirection::Asc => Order::Asc,
+        SortDirection::Desc => Order::Desc,
     };
     let rows = query
         .order_by_with_nulls(key, direction.clone(), NullOrdering::Last)
@@ -173,6 +184,15 @@ pub async fn list(
         .limit(page.size())
         .all(db)
         .await?;
+    let items = with_step_runs(db, rows).await?;
+    Ok(Page::new(items, total, page))
+}
+
+/// The runs with their live step runs, loaded in one query.
+pub(crate) async fn with_step_runs(
+    db: &impl ConnectionTrait,
+    rows: Vec<process_run::Model>,
+) -> Result<Vec<ProcessRun>, PersistenceError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut by_run: HashMap<i64, Vec<StepRun>> = HashMap::new();
     let step_rows = step_run::Entity::find()
@@ -188,14 +208,12 @@ pub async fn list(
             .or_default()
             .push(convert::step_run(s)?);
     }
-    let items = rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
             let steps = by_run.remove(&r.id).unwrap_or_default();
             convert::run(r, steps)
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::new(items, total, page))
+        .collect()
 }
 
 fn order_column(field: RunOrderField) -> process_run::Column {
@@ -253,7 +271,7 @@ fn filtered(f: &RunFilter, backend: DbBackend) -> Select<process_run::Entity> {
     q
 }
 
-fn escape_like(raw: &str) -> String {
+pub(crate) fn escape_like(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         if matches!(c, '%' | '_' | '\\') {

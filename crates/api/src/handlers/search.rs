@@ -1,0 +1,55 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use procdash_domain::PageRequest;
+use procdash_domain::search::{MetaScope, SearchText, annotate};
+use procdash_persistence::repo::processes;
+use procdash_persistence::repo::run_search::{self, RunSearch};
+
+use crate::auth::{AnyRole, Auth};
+use crate::dto::run::RunResponse;
+use crate::dto::search::{SearchHitResponse, SearchParams, process_scope};
+use crate::error::{ApiResult, ErrorBody};
+use crate::pagination::{self, PageResponse};
+use crate::responses;
+use crate::state::AppState;
+
+/// Search live runs by a substring of entity_id, entity_name, status and metadata, with the
+/// fields that matched.
+#[utoipa::path(
+    get, path = "/api/v1/runs/search", tag = "runs",
+    params(SearchParams),
+    security(("api_key" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of matches, newest first; Link and X-* headers", body = PageResponse<SearchHitResponse>),
+        (status = 404, description = "No such live process", body = ErrorBody),
+        (status = 422, description = "q missing, empty or over 200 characters; bad page; unknown parameter", body = ErrorBody),
+        responses::Common, responses::Authenticated,
+    )
+)]
+pub async fn search_runs(
+    _auth: Auth<AnyRole>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: web::Query<SearchParams>,
+) -> ApiResult<HttpResponse> {
+    let page = PageRequest::new(params.page, params.size)?;
+    let text = SearchText::parse(&params.q)?;
+    let meta = match params.process_id {
+        Some(id) => process_scope(&processes::get(&state.db, id).await?.meta),
+        None if state.info.search_all_meta => MetaScope::AllScalars,
+        None => MetaScope::None,
+    };
+    let search = RunSearch {
+        text,
+        process_id: params.process_id,
+        meta,
+    };
+    let found = run_search::search(&state.db, &search, page).await?;
+    let body = PageResponse::from_page(found, |run| SearchHitResponse {
+        matches: annotate(&run, &search.text, &search.meta)
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        run: RunResponse::from(run),
+    });
+    Ok(pagination::respond(&req, body))
+}
