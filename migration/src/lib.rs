@@ -12,6 +12,7 @@ mod m20261125_000006_create_request_logs;
 mod m20261125_000007_add_lifecycle_columns;
 mod m20261125_000008_create_change_log;
 mod m20261125_000009_create_job_runs;
+mod m20261126_000010_add_runs_entity_index;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_add_lifecycle_columns::Migration),
             Box::new(m20261125_000008_create_change_log::Migration),
             Box::new(m20261125_000009_create_job_runs::Migration),
+            Box::new(m20261126_000010_add_runs_entity_index::Migration),
         ]
     }
 }

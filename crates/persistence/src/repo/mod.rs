@@ -3,11 +3,14 @@
 
 pub mod api_keys;
 pub mod deletion;
+pub mod entities;
+pub mod fields;
 pub mod jobs;
 pub mod neutralization;
 pub mod processes;
 pub mod request_logs;
 pub mod retention;
+pub mod run_metadata;
 pub mod runs;
 pub mod step_runs;
 pub mod steps;
