@@ -211,3 +211,26 @@ async fn any_role_may_read_a_journey() {
         .unwrap();
     assert_error(res, 401, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn the_request_log_keeps_no_entity_id_from_the_path() {
+    let app = spawn_app().await;
+    let res = app.get("/entities/CPR-0101901234/runs?size=5").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut logged = Value::Null;
+    for _ in 0..50 {
+        let page: Value = app.get("/audit-logs/?size=100").await.json().await.unwrap();
+        if let Some(entry) = page["items"].as_array().and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["route"] == "/api/v1/entities/{entity_id}/runs")
+        }) {
+            logged = entry.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(logged["path"], "/api/v1/entities/***/runs", "{logged}");
+    assert_eq!(logged["query"], "size=5");
+    assert!(!logged.to_string().contains("CPR-0101901234"));
+}
