@@ -12,6 +12,7 @@ mod m20261125_000006_create_request_logs;
 mod m20261125_000007_add_lifecycle_columns;
 mod m20261125_000008_create_change_log;
 mod m20261125_000009_create_job_runs;
+mod m20261126_000010_add_runs_entity_index;
 mod m20261202_000011_index_run_meta;
 mod m20261202_000012_create_run_search;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_add_lifecycle_columns::Migration),
             Box::new(m20261125_000008_create_change_log::Migration),
             Box::new(m20261125_000009_create_job_runs::Migration),
+            Box::new(m20261126_000010_add_runs_entity_index::Migration),
             Box::new(m20261202_000011_index_run_meta::Migration),
             Box::new(m20261202_000012_create_run_search::Migration),
         ]

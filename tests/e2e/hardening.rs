@@ -53,9 +53,10 @@ async fn every_paginated_route_bounds_page_and_size() {
         ("process_id", id(&process)),
         ("run_id", id(&run)),
         ("step_run_id", step_run),
+        ("entity_id", 1),
     ];
     let paths = paginated_paths(&app, &ids).await;
-    assert!(paths.len() >= 10, "{paths:?}");
+    assert!(paths.len() >= 11, "{paths:?}");
 
     let max = MAX_PAGE.to_string();
     let over = (MAX_PAGE + 1).to_string();

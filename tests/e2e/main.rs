@@ -10,7 +10,11 @@ mod concurrency;
 #[cfg(test)]
 mod database;
 #[cfg(test)]
+mod entities;
+#[cfg(test)]
 mod errors;
+#[cfg(test)]
+mod fields;
 #[cfg(test)]
 mod governance;
 #[cfg(test)]
@@ -29,6 +33,8 @@ mod neutralization;
 mod openapi;
 #[cfg(test)]
 mod processes;
+#[cfg(test)]
+mod run_metadata;
 #[cfg(test)]
 mod runs;
 #[cfg(test)]

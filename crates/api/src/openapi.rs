@@ -4,13 +4,14 @@
 use utoipa::OpenApi;
 
 use crate::dto::{
-    api_key, change, lifecycle as lifecycle_dto, process, request_log, run, search as search_dto,
-    step, step_run, system,
+    api_key, change, entities as entities_dto, fields as fields_dto, lifecycle as lifecycle_dto,
+    process, request_log, run, run_metadata as run_metadata_dto, search as search_dto, step,
+    step_run, system,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, db_admin, history, lifecycle, processes, runs,
-    search, step_runs, steps, system as system_handlers,
+    api_keys, audit, audit_logs, auth, cleanup, db_admin, entities, fields, history, lifecycle,
+    processes, run_metadata, runs, search, step_runs, steps, system as system_handlers,
 };
 use crate::pagination::PageResponse;
 
@@ -42,6 +43,9 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         audit::list_changes, audit::export_changes, audit::verify_chain,
         cleanup::cleanup_stats, cleanup::cleanup_neutralize,
         db_admin::export_zip, db_admin::backup_sqlite, db_admin::restore_sqlite,
+        fields::searchable_fields, fields::filter_metadata,
+        run_metadata::update_run_metadata,
+        entities::entity_runs,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -64,6 +68,12 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         lifecycle_dto::RetentionRequest, lifecycle_dto::RetentionResponse,
         lifecycle_dto::NeutralizeResponse, lifecycle_dto::CleanupStatsResponse,
         lifecycle_dto::CleanupResponse, lifecycle_dto::RestoreResponse, lifecycle_dto::RestoreUpload,
+        fields_dto::SearchableFieldsResponse, fields_dto::SearchableFields,
+        fields_dto::StandardFieldInfo, fields_dto::MetadataFieldInfo, fields_dto::FieldCount,
+        fields_dto::FilteringHelp,
+        run_metadata_dto::UpdateRunMetadataRequest,
+        entities_dto::EntityRunResponse, entities_dto::FailedStepResponse,
+        PageResponse<entities_dto::EntityRunResponse>,
     )),
     modifiers(&SecuritySchemes),
     tags(

@@ -23,6 +23,8 @@ use crate::state::AppState;
 const BATCH: usize = 1000;
 /// Query parameters whose values are personal data (entity filters, search terms).
 const PERSONAL: [&str; 4] = ["entity_id", "entity_name", "q", "meta_filter"];
+/// Path parameters whose values are personal data (`/entities/{entity_id}/runs`).
+const PERSONAL_SEGMENTS: [&str; 1] = ["{entity_id}"];
 const GATHER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The sending side of the log buffer.
@@ -135,7 +137,7 @@ fn entry<B>(res: &ServiceResponse<B>, started: Instant, state: &AppState) -> Req
         route: req
             .match_pattern()
             .unwrap_or_else(|| "<unmatched>".to_owned()),
-        path: mask_keys(req.path()),
+        path: mask_keys(&redact_path(req.path(), req.match_pattern().as_deref())),
         query: Some(redact_query(req.query_string())).filter(|q| !q.is_empty()),
         status: i32::from(status),
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -148,6 +150,21 @@ fn entry<B>(res: &ServiceResponse<B>, started: Instant, state: &AppState) -> Req
             .then(crate::request_id::recorded_error)
             .flatten(),
     }
+}
+
+/// Replaces the path segments that a personal path parameter matched with `***`.
+fn redact_path(path: &str, pattern: Option<&str>) -> String {
+    let Some(pattern) = pattern.filter(|p| PERSONAL_SEGMENTS.iter().any(|s| p.contains(s))) else {
+        return path.to_owned();
+    };
+    let mut template = pattern.trim_end_matches('/').split('/');
+    path.split('/')
+        .map(|segment| match template.next() {
+            Some(t) if PERSONAL_SEGMENTS.contains(&t) => "***",
+            _ => segment,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Keys never reach the log, even when a client wrongly puts one in the query string.
@@ -175,6 +192,20 @@ fn redact_query(query: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn personal_path_segments_are_redacted() {
+        let pattern = Some("/api/v1/entities/{entity_id}/runs");
+        assert_eq!(
+            super::redact_path("/api/v1/entities/CPR%2F1/runs", pattern),
+            "/api/v1/entities/***/runs"
+        );
+        assert_eq!(
+            super::redact_path("/api/v1/runs/7", Some("/api/v1/runs/{run_id}")),
+            "/api/v1/runs/7"
+        );
+        assert_eq!(super::redact_path("/x/y", None), "/x/y");
+    }
+
     #[test]
     fn secrets_in_query_strings_are_redacted() {
         let q = super::redact_query(

@@ -6,8 +6,8 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, db_admin, history, lifecycle, processes, runs,
-    search, step_runs, steps,
+    api_keys, audit, audit_logs, auth, cleanup, db_admin, entities, fields, history, lifecycle,
+    processes, run_metadata, runs, search, step_runs, steps,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -59,6 +59,26 @@ pub fn api_routes() -> RouteTable {
     // Before /runs/{run_id}, which would otherwise take "search" for an id.
     t.add(Method::GET, "/runs/search", search::search_runs);
     t.add(Method::GET, "/runs/{run_id}", runs::get_run);
+    t.add(
+        Method::PATCH,
+        "/runs/{run_id}/metadata",
+        run_metadata::update_run_metadata,
+    );
+    t.add(
+        Method::GET,
+        "/processes/{process_id}/searchable-fields",
+        fields::searchable_fields,
+    );
+    t.add(
+        Method::GET,
+        "/processes/{process_id}/filter-metadata",
+        fields::filter_metadata,
+    );
+    t.add(
+        Method::GET,
+        "/entities/{entity_id}/runs",
+        entities::entity_runs,
+    );
     t.add(Method::POST, "/step-runs/", step_runs::create_step_run);
     t.add(
         Method::PATCH,

@@ -4,11 +4,14 @@
 //! This crate has no I/O, no ORM and no HTTP so that other services can embed the rules alone.
 
 pub mod api_key;
+pub mod entity_journey;
 pub mod error;
+pub mod fields;
 pub mod lifecycle;
 pub mod meta_filter;
 pub mod model;
 pub mod page;
+pub mod run_metadata;
 pub mod run_query;
 pub mod search;
 pub mod secrets;

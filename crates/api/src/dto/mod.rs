@@ -2,10 +2,13 @@
 
 pub mod api_key;
 pub mod change;
+pub mod entities;
+pub mod fields;
 pub mod lifecycle;
 pub mod process;
 pub mod request_log;
 pub mod run;
+pub mod run_metadata;
 pub mod search;
 pub mod step;
 pub mod step_run;

@@ -3,12 +3,15 @@
 
 pub mod api_keys;
 pub mod deletion;
+pub mod entities;
+pub mod fields;
 pub mod jobs;
 pub mod neutralization;
 pub mod processes;
 pub mod request_logs;
 pub mod retention;
 pub(crate) mod run_filters;
+pub mod run_metadata;
 pub mod run_search;
 pub mod runs;
 pub mod step_runs;
