@@ -149,7 +149,7 @@ async fn unknown_entities_are_empty_and_bad_input_is_422() {
     let (body, _) = page(&app, "NOBODY/runs").await;
     assert_eq!(
         body,
-        json!({"items": [], "total": 0, "page": 1, "size": 50, "pages": 0})
+        json!({"items": [], "total": 0, "page": 1, "size": 50, "pages": 0, "next_cursor": null})
     );
     assert_error(
         app.get("/entities/X/runs?size=0").await,

@@ -8,6 +8,8 @@ mod auth;
 #[cfg(test)]
 mod concurrency;
 #[cfg(test)]
+mod cursors;
+#[cfg(test)]
 mod database;
 #[cfg(test)]
 mod entities;

@@ -9,7 +9,6 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
-use chrono::Utc;
 use procdash_persistence::DatabaseConnection;
 use procdash_persistence::repo::request_logs::{self, RequestLog};
 use tokio::sync::mpsc;
@@ -132,7 +131,7 @@ fn entry<B>(res: &ServiceResponse<B>, started: Instant, state: &AppState) -> Req
     let status = res.status().as_u16();
     RequestLog {
         id: 0,
-        occurred_at: Utc::now(),
+        occurred_at: procdash_persistence::clock::now(),
         method: req.method().to_string(),
         route: req
             .match_pattern()

@@ -26,7 +26,7 @@ pub use model::{
     NewProcess, NewRun, NewStep, Process, ProcessChanges, ProcessRun, ProcessStep, StepInput,
     StepRun,
 };
-pub use page::{Page, PageRequest};
+pub use page::{Page, PageRequest, Paging, Position};
 pub use run_query::{RunFilter, RunOrder, RunOrderField, RunSortKey, SortDirection};
 pub use status::{RunStatus, StepStatus};
 pub use status_rule::derive_run_status;

@@ -70,24 +70,69 @@ impl Default for PageRequest {
     }
 }
 
-/// One page of a listing.
+/// Where a keyset page starts: after the row with this sort key value and id.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Position {
+    /// The sort key of the last row seen (null for a row without one); absent when the listing
+    /// is ordered by id alone.
+    pub key: serde_json::Value,
+    pub id: i64,
+}
+
+/// How a listing is paged: by page number (counted), or by keyset after a position (not
+/// counted: page 10,000 costs what page 1 costs).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Paging {
+    Offset(PageRequest),
+    Keyset { size: u64, after: Position },
+}
+
+impl Paging {
+    pub fn size(&self) -> u64 {
+        match self {
+            Self::Offset(p) => p.size,
+            Self::Keyset { size, .. } => *size,
+        }
+    }
+}
+
+/// One page of a listing. `total`, `page` and `pages` are known when paging by page number;
+/// a keyset page only knows whether more rows follow.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    pub total: u64,
-    pub page: u64,
+    pub total: Option<u64>,
+    pub page: Option<u64>,
     pub size: u64,
-    pub pages: u64,
+    pub pages: Option<u64>,
+    pub has_more: bool,
 }
 
 impl<T> Page<T> {
     pub fn new(items: Vec<T>, total: u64, request: PageRequest) -> Self {
+        let pages = total.div_ceil(request.size);
         Self {
             items,
-            total,
-            page: request.page,
+            total: Some(total),
+            page: Some(request.page),
             size: request.size,
-            pages: total.div_ceil(request.size),
+            pages: Some(pages),
+            has_more: request.page < pages,
+        }
+    }
+
+    /// A keyset page from up to `size + 1` rows: the extra row only tells that more follow.
+    pub fn keyset(mut items: Vec<T>, size: u64) -> Self {
+        let limit = usize::try_from(size).unwrap_or(usize::MAX);
+        let has_more = items.len() > limit;
+        items.truncate(limit);
+        Self {
+            items,
+            total: None,
+            page: None,
+            size,
+            pages: None,
+            has_more,
         }
     }
 
@@ -98,6 +143,7 @@ impl<T> Page<T> {
             page: self.page,
             size: self.size,
             pages: self.pages,
+            has_more: self.has_more,
         }
     }
 }
@@ -136,8 +182,15 @@ mod tests {
     #[test]
     fn pages_round_up() {
         let req = PageRequest::new(Some(1), Some(50)).unwrap_or_default();
-        assert_eq!(Page::new(Vec::<u8>::new(), 0, req).pages, 0);
-        assert_eq!(Page::new(Vec::<u8>::new(), 150, req).pages, 3);
-        assert_eq!(Page::new(Vec::<u8>::new(), 151, req).pages, 4);
+        assert_eq!(Page::new(Vec::<u8>::new(), 0, req).pages, Some(0));
+        assert_eq!(Page::new(Vec::<u8>::new(), 150, req).pages, Some(3));
+        assert_eq!(Page::new(Vec::<u8>::new(), 151, req).pages, Some(4));
+        assert!(Page::new(Vec::<u8>::new(), 151, req).has_more);
+        let keyset = Page::keyset(vec![1, 2, 3], 2);
+        assert_eq!(
+            (keyset.items, keyset.has_more, keyset.total),
+            (vec![1, 2], true, None)
+        );
+        assert!(!Page::keyset(vec![1, 2], 2).has_more);
     }
 }

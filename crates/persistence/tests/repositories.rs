@@ -1,7 +1,7 @@
 //! Repository behaviour on a real database (SQLite, or PostgreSQL with TEST_POSTGRES_URL).
 #![cfg(test)]
 
-use procdash_domain::{NewProcess, NewRun, NewStep, PageRequest, StepInput};
+use procdash_domain::{NewProcess, NewRun, NewStep, PageRequest, Paging, StepInput};
 use procdash_persistence::repo::{processes, runs, steps};
 use procdash_persistence::testing::TestDatabase;
 use procdash_persistence::{Actor, PersistenceError};
@@ -103,8 +103,10 @@ async fn runs_of_missing_or_deleted_processes_are_not_found() {
         processes::get(&db, p.id).await,
         Err(PersistenceError::NotFound { .. })
     ));
-    let listed = processes::list(&db, PageRequest::default()).await.unwrap();
-    assert_eq!(listed.total, 0);
+    let listed = processes::list(&db, &Paging::Offset(PageRequest::default()))
+        .await
+        .unwrap();
+    assert_eq!(listed.total, Some(0));
 }
 
 #[tokio::test]
@@ -131,11 +133,11 @@ async fn a_failed_process_creation_leaves_nothing_behind() {
         "{result:?}"
     );
     assert_eq!(
-        processes::list(&db, PageRequest::default())
+        processes::list(&db, &Paging::Offset(PageRequest::default()))
             .await
             .unwrap()
             .total,
-        0
+        Some(0)
     );
     let orphans = db
         .query_one_raw(sea_orm::Statement::from_string(

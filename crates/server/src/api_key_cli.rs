@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
-use procdash_domain::PageRequest;
 use procdash_domain::api_key::NewApiKey;
+use procdash_domain::{PageRequest, Paging};
 use procdash_persistence::repo::api_keys;
 use procdash_persistence::{Actor, DatabaseConnection};
 
@@ -47,7 +47,8 @@ pub async fn run(
         ApiKeyCommand::List => {
             let mut page = 1;
             loop {
-                let found = api_keys::list(db, PageRequest::new(Some(page), Some(100))?).await?;
+                let paging = Paging::Offset(PageRequest::new(Some(page), Some(100))?);
+                let found = api_keys::list(db, &paging).await?;
                 for k in &found.items {
                     let state = if k.revoked_at.is_some() {
                         "revoked"
@@ -62,7 +63,7 @@ pub async fn run(
                         k.id, k.key_prefix, k.role, state, k.name
                     )?;
                 }
-                if found.page >= found.pages {
+                if !found.has_more {
                     break;
                 }
                 page += 1;

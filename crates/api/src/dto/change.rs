@@ -105,6 +105,8 @@ pub struct ChangeParams {
     /// Up to 1000.
     #[param(minimum = 1, maximum = 1000, default = 50)]
     pub size: Option<i64>,
+    /// Opaque keyset cursor from `next_cursor` or a `rel="next"` link; not with `page`.
+    pub cursor: Option<String>,
 }
 
 impl ChangeParams {
@@ -178,4 +180,6 @@ pub struct HistoryParams {
     pub page: Option<i64>,
     #[param(minimum = 1, maximum = 100, default = 50)]
     pub size: Option<i64>,
+    /// Opaque keyset cursor from `next_cursor` or a `rel="next"` link; not with `page`.
+    pub cursor: Option<String>,
 }

@@ -61,6 +61,8 @@ pub struct RequestLogParams {
     pub page: Option<i64>,
     #[param(minimum = 1, maximum = 100, default = 50)]
     pub size: Option<i64>,
+    /// Opaque keyset cursor from `next_cursor` or a `rel="next"` link; not with `page`.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

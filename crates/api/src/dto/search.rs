@@ -21,6 +21,8 @@ pub struct SearchParams {
     pub page: Option<i64>,
     #[param(minimum = 1, maximum = 100, default = 50)]
     pub size: Option<i64>,
+    /// Opaque keyset cursor from `next_cursor` or a `rel="next"` link; not with `page`.
+    pub cursor: Option<String>,
 }
 
 /// One field of the run that contains the search text.

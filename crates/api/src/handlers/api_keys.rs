@@ -49,10 +49,11 @@ pub async fn list_api_keys(
     state: web::Data<AppState>,
     params: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = api_keys::list(&state.db, params.parse()?).await?;
+    let page = api_keys::list(&state.db, &params.paging(&req, &state)?).await?;
+    let next = pagination::next_cursor(&req, &state, &page, |k| pagination::by_id(k.id));
     Ok(pagination::respond(
         &req,
-        PageResponse::from_page(page, ApiKeyResponse::from),
+        PageResponse::from_page(page, ApiKeyResponse::from).with_next(next),
     ))
 }
 

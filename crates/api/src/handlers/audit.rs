@@ -1,5 +1,4 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use procdash_domain::PageRequest;
 use procdash_persistence::audit::{chain, query};
 
 use crate::auth::{Admin, Auth};
@@ -27,11 +26,19 @@ pub async fn list_changes(
     state: web::Data<AppState>,
     params: web::Query<ChangeParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = PageRequest::with_max(params.page, params.size, 1000)?;
-    let found = query::list(&state.db, &params.filter()?, page).await?;
+    let paging = pagination::paging(
+        &req,
+        &state,
+        params.page,
+        params.size,
+        params.cursor.as_deref(),
+        1000,
+    )?;
+    let found = query::list(&state.db, &params.filter()?, &paging).await?;
+    let next = pagination::next_cursor(&req, &state, &found, |c| pagination::by_id(c.id));
     Ok(pagination::respond(
         &req,
-        PageResponse::from_page(found, ChangeResponse::from),
+        PageResponse::from_page(found, ChangeResponse::from).with_next(next),
     ))
 }
 

@@ -1,6 +1,5 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Duration, Utc};
-use procdash_domain::PageRequest;
 use procdash_persistence::repo::request_logs::{self, RequestLogFilter};
 
 use crate::auth::{Admin, Auth};
@@ -32,7 +31,14 @@ pub async fn list_request_logs(
     state: web::Data<AppState>,
     params: web::Query<RequestLogParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = PageRequest::new(params.page, params.size)?;
+    let page = pagination::paging(
+        &req,
+        &state,
+        params.page,
+        params.size,
+        params.cursor.as_deref(),
+        procdash_domain::page::MAX_PAGE_SIZE,
+    )?;
     crate::dto::change::window(params.since, params.until)?;
     if params
         .min_duration
@@ -53,10 +59,13 @@ pub async fn list_request_logs(
         since: p.since,
         until: p.until,
     };
-    let found = request_logs::list(&state.db, &filter, page).await?;
+    let found = request_logs::list(&state.db, &filter, &page).await?;
+    let next = pagination::next_cursor(&req, &state, &found, |r| {
+        pagination::by_time(r.occurred_at, r.id)
+    });
     Ok(pagination::respond(
         &req,
-        PageResponse::from_page(found, RequestLogResponse::from),
+        PageResponse::from_page(found, RequestLogResponse::from).with_next(next),
     ))
 }
 

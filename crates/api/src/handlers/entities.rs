@@ -31,7 +31,7 @@ pub async fn entity_runs(
     params: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let entity_id = check_entity_id("entity_id", &path.into_inner());
-    let (entity_id, page) = match (entity_id, params.parse()) {
+    let (entity_id, page) = match (entity_id, params.paging(&req, &state)) {
         (Ok(entity_id), Ok(page)) => (entity_id, page),
         (entity_id, page) => {
             return Err(crate::error::merge(
@@ -40,9 +40,12 @@ pub async fn entity_runs(
             ));
         }
     };
-    let found = entities::journey(&state.db, &entity_id, page).await?;
+    let found = entities::journey(&state.db, &entity_id, &page).await?;
+    let next = pagination::next_cursor(&req, &state, &found, |r| {
+        pagination::by_time(r.created_at, r.run_id)
+    });
     Ok(pagination::respond(
         &req,
-        PageResponse::from_page(found, EntityRunResponse::from),
+        PageResponse::from_page(found, EntityRunResponse::from).with_next(next),
     ))
 }

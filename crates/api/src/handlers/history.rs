@@ -1,5 +1,4 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use procdash_domain::PageRequest;
 use procdash_persistence::audit::query::{self, ChangeFilter};
 use procdash_persistence::repo::{processes, runs, step_runs};
 
@@ -18,18 +17,27 @@ async fn history(
     record_id: i64,
     params: &HistoryParams,
 ) -> ApiResult<HttpResponse> {
-    let page = PageRequest::new(params.page, params.size)?;
+    let page = pagination::paging(
+        req,
+        state,
+        params.page,
+        params.size,
+        params.cursor.as_deref(),
+        procdash_domain::page::MAX_PAGE_SIZE,
+    )?;
     let filter = ChangeFilter {
         entity: Some(entity.to_owned()),
         record_id: Some(record_id),
         ..ChangeFilter::default()
     };
-    let found = query::list(&state.db, &filter, page).await?;
+    let found = query::list(&state.db, &filter, &page).await?;
+    let next = pagination::next_cursor(req, state, &found, |c| pagination::by_id(c.id));
     let admin = auth.is_admin();
     let body = PageResponse::from_page(found, |r| {
         let change = ChangeResponse::from(r);
         if admin { change } else { change.redact_pii() }
-    });
+    })
+    .with_next(next);
     Ok(pagination::respond(req, body))
 }
 

@@ -1,6 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use procdash_domain::PageRequest;
+use procdash_domain::{Position, ProcessRun, RunOrderField, RunSortKey};
 use procdash_persistence::repo::runs;
+use serde_json::Value;
 
 use crate::auth::{AnyRole, Auth};
 use crate::dto::run::{CreateRunRequest, RunListParams, RunResponse};
@@ -47,7 +48,7 @@ pub async fn create_run(
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "One page of runs; Link and X-Total-Count headers", body = PageResponse<RunResponse>),
-        (status = 400, description = "A meta_filter item is malformed (no colon, empty field or segment); the message names it", body = ErrorBody),
+        (status = 400, description = "A meta_filter item is malformed (no colon, empty field or segment; the message names it), or the cursor is malformed, altered, for other filters or another sort, or sent with page", body = ErrorBody),
         (status = 422, description = "Invalid filter, order or page, or an unknown parameter", body = ErrorBody),
         responses::Common, responses::Authenticated,
     )
@@ -58,21 +59,29 @@ pub async fn list_runs(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let (params, meta_items): (RunListParams, _) = with_repeated(&req, "meta_filter")?;
-    let page = PageRequest::new(params.page, params.size);
+    let page = pagination::paging(
+        &req,
+        &state,
+        params.page,
+        params.size,
+        params.cursor.as_deref(),
+        procdash_domain::page::MAX_PAGE_SIZE,
+    );
     let parsed = params.parse(&meta_items);
     let (page, (filter, order)) = match (page, parsed) {
         (Ok(page), Ok(parsed)) => (page, parsed),
         (page, parsed) => {
-            return Err(crate::error::merge(
-                page.err().map(Into::into),
-                parsed.err(),
-            ));
+            return Err(crate::error::merge(page.err(), parsed.err()));
         }
     };
-    let found = runs::list(&state.db, &filter, order, page).await?;
+    let found = runs::list(&state.db, &filter, &order, &page).await?;
+    let next = pagination::next_cursor(&req, &state, &found, |r| Position {
+        key: sort_value(r, &order.field),
+        id: r.id,
+    });
     Ok(pagination::respond(
         &req,
-        PageResponse::from_page(found, RunResponse::from),
+        PageResponse::from_page(found, RunResponse::from).with_next(next),
     ))
 }
 
@@ -96,4 +105,28 @@ pub async fn get_run(
     Ok(web::Json(
         runs::get(&state.db, path.into_inner()).await?.into(),
     ))
+}
+
+/// The value of the run's sort key, as a cursor carries it (null when the run has none).
+fn sort_value(run: &ProcessRun, key: &RunSortKey) -> Value {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or(Value::Null, |t| pagination::by_time(t, run.id).key)
+    };
+    let text = |s: Option<&str>| s.map_or(Value::Null, |s| Value::String(s.to_owned()));
+    match key {
+        RunSortKey::Column(RunOrderField::Id) => Value::Null,
+        RunSortKey::Column(RunOrderField::CreatedAt) => time(Some(run.created_at)),
+        RunSortKey::Column(RunOrderField::UpdatedAt) => time(Some(run.updated_at)),
+        RunSortKey::Column(RunOrderField::StartedAt) => time(run.started_at),
+        RunSortKey::Column(RunOrderField::FinishedAt) => time(run.finished_at),
+        RunSortKey::Column(RunOrderField::EntityId) => text(Some(&run.entity_id)),
+        RunSortKey::Column(RunOrderField::EntityName) => text(run.entity_name.as_deref()),
+        RunSortKey::Column(RunOrderField::Status) => text(Some(run.status.as_str())),
+        RunSortKey::Meta(path) => path
+            .segments()
+            .iter()
+            .try_fold(&run.meta, |v, key| v.get(key))
+            .cloned()
+            .unwrap_or(Value::Null),
+    }
 }

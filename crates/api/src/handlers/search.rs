@@ -1,5 +1,4 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use procdash_domain::PageRequest;
 use procdash_domain::search::{MetaScope, SearchText, annotate};
 use procdash_persistence::repo::processes;
 use procdash_persistence::repo::run_search::{self, RunSearch};
@@ -20,6 +19,7 @@ use crate::state::AppState;
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "One page of matches, newest first; Link and X-* headers", body = PageResponse<SearchHitResponse>),
+        (status = 400, description = "Malformed or altered cursor, a cursor for other filters or another sort, or page with cursor", body = ErrorBody),
         (status = 404, description = "No such live process", body = ErrorBody),
         (status = 422, description = "q missing, empty or over 200 characters; bad page; unknown parameter", body = ErrorBody),
         responses::Common, responses::Authenticated,
@@ -31,7 +31,14 @@ pub async fn search_runs(
     state: web::Data<AppState>,
     params: web::Query<SearchParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = PageRequest::new(params.page, params.size)?;
+    let page = pagination::paging(
+        &req,
+        &state,
+        params.page,
+        params.size,
+        params.cursor.as_deref(),
+        procdash_domain::page::MAX_PAGE_SIZE,
+    )?;
     let text = SearchText::parse(&params.q)?;
     let meta = match params.process_id {
         Some(id) => process_scope(&processes::get(&state.db, id).await?.meta),
@@ -43,13 +50,17 @@ pub async fn search_runs(
         process_id: params.process_id,
         meta,
     };
-    let found = run_search::search(&state.db, &search, page).await?;
+    let found = run_search::search(&state.db, &search, &page).await?;
+    let next = pagination::next_cursor(&req, &state, &found, |r| {
+        pagination::by_time(r.created_at, r.id)
+    });
     let body = PageResponse::from_page(found, |run| SearchHitResponse {
         matches: annotate(&run, &search.text, &search.meta)
             .into_iter()
             .map(Into::into)
             .collect(),
         run: RunResponse::from(run),
-    });
+    })
+    .with_next(next);
     Ok(pagination::respond(&req, body))
 }

@@ -1,10 +1,12 @@
 //! Reading the change log: filtered listings, a record's history, and export pages.
 
+use crate::paging::{self, SortSpec};
 use chrono::{DateTime, Utc};
-use procdash_domain::{Page, PageRequest};
+use procdash_domain::Page;
+use procdash_domain::{Paging, SortDirection};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use crate::PersistenceError;
@@ -51,17 +53,11 @@ fn filtered(f: &ChangeFilter) -> Select<change_log::Entity> {
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &ChangeFilter,
-    page: PageRequest,
+    paging: &Paging,
 ) -> Result<Page<ChangeRecord>, PersistenceError> {
-    let q = filtered(filter);
-    let total = q.clone().count(db).await?;
-    let rows = q
-        .order_by_desc(change_log::Column::Id)
-        .offset(page.offset())
-        .limit(page.size())
-        .all(db)
-        .await?;
-    Ok(Page::new(rows, total, page))
+    let sort = SortSpec::by_id(Expr::col(change_log::Column::Id), SortDirection::Desc);
+    let (q, total) = paging::window(db, filtered(filter), &sort, paging).await?;
+    Ok(paging::page(q.all(db).await?, total, paging))
 }
 
 /// The next `limit` rows after `after_id`, oldest first: export reads the log with this keyset.

@@ -1,12 +1,14 @@
+use crate::paging::{self, SortSpec};
 use chrono::{DateTime, Utc};
+use procdash_domain::Page;
 use procdash_domain::api_key::{
     ApiKey, KEY_RANDOM_BYTES, NewApiKey, display_prefix, format_key, hash_key,
 };
-use procdash_domain::{Page, PageRequest};
+use procdash_domain::{Paging, SortDirection};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, Set,
 };
 use tracing::instrument;
 
@@ -101,21 +103,17 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, PersistenceError> {
 #[instrument(skip(db))]
 pub async fn list(
     db: &impl ConnectionTrait,
-    page: PageRequest,
+    paging: &Paging,
 ) -> Result<Page<ApiKey>, PersistenceError> {
     let query = api_key::Entity::find().filter(api_key::Column::DeletedAt.is_null());
-    let total = query.clone().count(db).await?;
-    let rows = query
-        .order_by_asc(api_key::Column::Id)
-        .offset(page.offset())
-        .limit(page.size())
-        .all(db)
-        .await?;
+    let sort = SortSpec::by_id(Expr::col(api_key::Column::Id), SortDirection::Asc);
+    let (query, total) = paging::window(db, query, &sort, paging).await?;
+    let rows = query.all(db).await?;
     let items = rows
         .into_iter()
         .map(to_domain)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::new(items, total, page))
+    Ok(paging::page(items, total, paging))
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<ApiKey, PersistenceError> {

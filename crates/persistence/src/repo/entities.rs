@@ -2,15 +2,17 @@
 //! first failed step of each. A page costs three queries (count, runs joined to processes, the
 //! failed step runs of those runs), whatever its size.
 
+use crate::paging::{self, KeyKind, SortSpec};
+use procdash_domain::{Paging, SortDirection};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use procdash_domain::entity_journey::{FailedStep, JourneyRun};
-use procdash_domain::{Page, PageRequest, StepStatus};
+use procdash_domain::{Page, StepStatus};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef,
 };
 use serde_json::Value;
 use tracing::instrument;
@@ -57,14 +59,22 @@ fn step_run_step() -> RelationDef {
 pub async fn journey(
     db: &impl ConnectionTrait,
     entity_id: &str,
-    page: PageRequest,
+    paging: &Paging,
 ) -> Result<Page<JourneyRun>, PersistenceError> {
     let query = process_run::Entity::find()
         .join(JoinType::InnerJoin, run_process())
         .filter(process_run::Column::EntityId.eq(entity_id))
         .filter(process_run::Column::DeletedAt.is_null())
         .filter(process::Column::DeletedAt.is_null());
-    let total = query.clone().count(db).await?;
+    let sort = SortSpec {
+        key: Some((
+            Expr::col((process_run::Entity, process_run::Column::CreatedAt)),
+            KeyKind::Timestamp,
+        )),
+        id: Expr::col((process_run::Entity, process_run::Column::Id)),
+        direction: SortDirection::Desc,
+    };
+    let (query, total) = paging::window(db, query, &sort, paging).await?;
     let rows: Vec<RunRow> = query
         .select_only()
         .column(process_run::Column::Id)
@@ -74,10 +84,6 @@ pub async fn journey(
         .column(process_run::Column::StartedAt)
         .column(process_run::Column::FinishedAt)
         .column(process_run::Column::CreatedAt)
-        .order_by_desc(process_run::Column::CreatedAt)
-        .order_by_desc(process_run::Column::Id)
-        .offset(page.offset())
-        .limit(page.size())
         .into_model()
         .all(db)
         .await?;
@@ -98,7 +104,7 @@ pub async fn journey(
             })
         })
         .collect::<Result<Vec<_>, PersistenceError>>()?;
-    Ok(Page::new(items, total, page))
+    Ok(paging::page(items, total, paging))
 }
 
 /// For each run, its lowest-index current failed step run. "Current" is the latest live step

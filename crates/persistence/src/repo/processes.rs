@@ -1,9 +1,12 @@
+use crate::paging::{self, SortSpec};
+use procdash_domain::{Paging, SortDirection};
+use sea_orm::sea_query::Expr;
 use std::collections::HashMap;
 
-use procdash_domain::{NewProcess, Page, PageRequest, Process, ProcessChanges, ProcessStep};
+use procdash_domain::{NewProcess, Page, Process, ProcessChanges, ProcessStep};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use tracing::instrument;
 
@@ -73,16 +76,12 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Process, Persiste
 #[instrument(skip(db))]
 pub async fn list(
     db: &impl ConnectionTrait,
-    page: PageRequest,
+    paging: &Paging,
 ) -> Result<Page<Process>, PersistenceError> {
     let query = process::Entity::find().filter(process::Column::DeletedAt.is_null());
-    let total = query.clone().count(db).await?;
-    let models = query
-        .order_by_asc(process::Column::Id)
-        .offset(page.offset())
-        .limit(page.size())
-        .all(db)
-        .await?;
+    let sort = SortSpec::by_id(Expr::col(process::Column::Id), SortDirection::Asc);
+    let (query, total) = paging::window(db, query, &sort, paging).await?;
+    let models = query.all(db).await?;
     let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
     let mut by_process: HashMap<i64, Vec<ProcessStep>> = HashMap::new();
     let step_rows = process_step::Entity::find()
@@ -104,7 +103,7 @@ pub async fn list(
             convert::process(m, steps)
         })
         .collect();
-    Ok(Page::new(items, total, page))
+    Ok(paging::page(items, total, paging))
 }
 
 /// Changes a live process's name and metadata.

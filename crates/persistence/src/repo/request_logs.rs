@@ -1,5 +1,7 @@
+use crate::paging::{self, KeyKind, SortSpec};
 use chrono::{DateTime, Utc};
-use procdash_domain::{Page, PageRequest};
+use procdash_domain::Page;
+use procdash_domain::{Paging, SortDirection};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -124,21 +126,22 @@ fn filtered(f: &RequestLogFilter) -> Select<request_log::Entity> {
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &RequestLogFilter,
-    page: PageRequest,
+    paging: &Paging,
 ) -> Result<Page<RequestLog>, PersistenceError> {
-    let q = filtered(filter);
-    let total = q.clone().count(db).await?;
-    let rows = q
-        .order_by_desc(request_log::Column::OccurredAt)
-        .order_by_desc(request_log::Column::Id)
-        .offset(page.offset())
-        .limit(page.size())
-        .all(db)
-        .await?;
-    Ok(Page::new(
+    let sort = SortSpec {
+        key: Some((
+            Expr::col(request_log::Column::OccurredAt),
+            KeyKind::Timestamp,
+        )),
+        id: Expr::col(request_log::Column::Id),
+        direction: SortDirection::Desc,
+    };
+    let (q, total) = paging::window(db, filtered(filter), &sort, paging).await?;
+    let rows = q.all(db).await?;
+    Ok(paging::page(
         rows.into_iter().map(RequestLog::from).collect(),
         total,
-        page,
+        paging,
     ))
 }
 

@@ -150,7 +150,8 @@ pub(crate) fn meta_sort_key(backend: DbBackend, path: &MetaPath) -> SimpleExpr {
     let mut sql = Sql::new(backend);
     let p = sql.path(path);
     sql.text = match backend {
-        DbBackend::Postgres => format!("({META} #> {p})"),
+        // A JSON null sorts with the missing values, as json_extract makes it on SQLite.
+        DbBackend::Postgres => format!("NULLIF({META} #> {p}, 'null'::jsonb)"),
         _ => format!("json_extract({META}, {p})"),
     };
     sql.into_expr()

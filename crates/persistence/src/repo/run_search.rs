@@ -5,13 +5,14 @@
 
 use procdash_domain::meta_filter::MetaPath;
 use procdash_domain::search::{MetaScope, SearchText};
-use procdash_domain::{Page, PageRequest, ProcessRun, SortDirection};
+use procdash_domain::{Page, Paging, ProcessRun, SortDirection};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
 use tracing::instrument;
 
 use crate::PersistenceError;
 use crate::entities::process_run;
+use crate::paging::{KeyKind, SortSpec};
 use crate::repo::{run_filters, runs};
 
 /// What to search for and where.
@@ -27,7 +28,7 @@ pub struct RunSearch {
 pub async fn search(
     db: &impl ConnectionTrait,
     search: &RunSearch,
-    page: PageRequest,
+    paging: &Paging,
 ) -> Result<Page<ProcessRun>, PersistenceError> {
     let backend = db.get_database_backend();
     let mut query = process_run::Entity::find()
@@ -36,8 +37,15 @@ pub async fn search(
     if let Some(id) = search.process_id {
         query = query.filter(process_run::Column::ProcessId.eq(id));
     }
-    let key = Expr::col(process_run::Column::CreatedAt);
-    runs::page_of(db, query, key, SortDirection::Desc, page).await
+    let sort = SortSpec {
+        key: Some((
+            Expr::col((process_run::Entity, process_run::Column::CreatedAt)),
+            KeyKind::Timestamp,
+        )),
+        id: Expr::col((process_run::Entity, process_run::Column::Id)),
+        direction: SortDirection::Desc,
+    };
+    runs::page_of(db, query, &sort, paging).await
 }
 
 fn lower_like(column: process_run::Column, pattern: &str) -> sea_orm::sea_query::SimpleExpr {

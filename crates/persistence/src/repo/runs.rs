@@ -2,18 +2,19 @@ use std::collections::HashMap;
 
 use procdash_domain::lifecycle::scheduled_deletion;
 use procdash_domain::{
-    NewRun, Page, PageRequest, ProcessRun, RunFilter, RunOrder, RunOrderField, RunSortKey,
-    RunStatus, SortDirection, StepRun, StepStatus,
+    NewRun, Page, Paging, ProcessRun, RunFilter, RunOrder, RunOrderField, RunSortKey, RunStatus,
+    StepRun, StepStatus,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::{process, process_run, step_run};
+use crate::paging::{self, KeyKind, SortSpec};
 use crate::repo::run_filters;
 use crate::repo::steps;
 use crate::{Actor, PersistenceError, clock, convert, tx};
@@ -152,40 +153,50 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<ProcessRun, Persi
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &RunFilter,
-    order: RunOrder,
-    page: PageRequest,
+    order: &RunOrder,
+    paging: &Paging,
 ) -> Result<Page<ProcessRun>, PersistenceError> {
     let backend = db.get_database_backend();
     let key = match &order.field {
-        RunSortKey::Column(field) => Expr::col(order_column(*field)),
-        RunSortKey::Meta(path) => run_filters::meta_sort_key(backend, path),
+        RunSortKey::Column(RunOrderField::Id) => None,
+        RunSortKey::Column(field) => Some((Expr::col(order_column(*field)), key_kind(*field))),
+        RunSortKey::Meta(path) => Some((
+            run_filters::meta_sort_key(backend, path),
+            KeyKind::Meta(backend),
+        )),
     };
-    page_of(db, filtered(filter, backend), key, order.direction, page).await
+    let sort = SortSpec {
+        key,
+        id: Expr::col((process_run::Entity, process_run::Column::Id)),
+        direction: order.direction,
+    };
+    page_of(db, filtered(filter, backend), &sort, paging).await
 }
 
-/// One page of the runs `query` selects, ordered by `key` (NULLs last) then id, each with its
-/// live step runs: two queries besides the count, whatever the page size.
+fn key_kind(field: RunOrderField) -> KeyKind {
+    match field {
+        RunOrderField::Id => KeyKind::Integer,
+        RunOrderField::CreatedAt
+        | RunOrderField::UpdatedAt
+        | RunOrderField::StartedAt
+        | RunOrderField::FinishedAt => KeyKind::Timestamp,
+        RunOrderField::EntityId | RunOrderField::EntityName | RunOrderField::Status => {
+            KeyKind::Text
+        }
+    }
+}
+
+/// One page of the runs `query` selects in the `sort` order, each with its live step runs:
+/// two queries besides the count (none when paging by keyset), whatever the page size.
 pub(crate) async fn page_of(
     db: &impl ConnectionTrait,
     query: Select<process_run::Entity>,
-    key: sea_orm::sea_query::SimpleExpr,
-    direction: SortDirection,
-    page: PageRequest,
+    sort: &SortSpec,
+    paging: &Paging,
 ) -> Result<Page<ProcessRun>, PersistenceError> {
-    let total = query.clone().count(db).await?;
-    let direction = match direction {
-        SortDirection::Asc => Order::Asc,
-        SortDirection::Desc => Order::Desc,
-    };
-    let rows = query
-        .order_by_with_nulls(key, direction.clone(), NullOrdering::Last)
-        .order_by(process_run::Column::Id, direction)
-        .offset(page.offset())
-        .limit(page.size())
-        .all(db)
-        .await?;
-    let items = with_step_runs(db, rows).await?;
-    Ok(Page::new(items, total, page))
+    let (query, total) = paging::window(db, query, sort, paging).await?;
+    let items = with_step_runs(db, query.all(db).await?).await?;
+    Ok(paging::page(items, total, paging))
 }
 
 /// The runs with their live step runs, loaded in one query.

@@ -1,0 +1,144 @@
+//! Paging of every listing: by page number (counted, OFFSET) or by keyset after a position
+//! (`WHERE (key, id) after (k0, id0)`, no count), on the listing's order: an optional sort key
+//! with NULLs last, then id, both in one direction.
+
+use chrono::{DateTime, Utc};
+use procdash_domain::{Page, Paging, Position, SortDirection};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, NullOrdering, SimpleExpr};
+use sea_orm::{
+    ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Value,
+};
+use serde_json::Value as Json;
+
+use crate::PersistenceError;
+
+/// How the cursor's JSON key value is bound to compare with the sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Timestamp,
+    Text,
+    Integer,
+    /// A metadata value: jsonb on PostgreSQL, the JSON1 SQL value on SQLite.
+    Meta(DbBackend),
+}
+
+/// The order of a listing.
+pub struct SortSpec {
+    /// None: ordered by id alone.
+    pub key: Option<(SimpleExpr, KeyKind)>,
+    pub id: SimpleExpr,
+    pub direction: SortDirection,
+}
+
+impl SortSpec {
+    pub fn by_id(id: SimpleExpr, direction: SortDirection) -> Self {
+        Self {
+            key: None,
+            id,
+            direction,
+        }
+    }
+
+    fn order(&self) -> Order {
+        match self.direction {
+            SortDirection::Asc => Order::Asc,
+            SortDirection::Desc => Order::Desc,
+        }
+    }
+}
+
+/// A malformed key value in a cursor is the client's error.
+fn bad_cursor() -> PersistenceError {
+    PersistenceError::Invalid(procdash_domain::DomainError::field(
+        "cursor",
+        "does not fit this listing's sort",
+    ))
+}
+
+/// The cursor's key as an SQL expression comparable with the sort key; None for a JSON null.
+fn bound_key(value: &Json, kind: KeyKind) -> Result<Option<SimpleExpr>, PersistenceError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let expr: SimpleExpr = match kind {
+        KeyKind::Timestamp => {
+            let text = value.as_str().ok_or_else(bad_cursor)?;
+            let t = DateTime::parse_from_rfc3339(text).map_err(|_| bad_cursor())?;
+            Expr::val(t.with_timezone(&Utc))
+        }
+        KeyKind::Text => Expr::val(value.as_str().ok_or_else(bad_cursor)?.to_owned()),
+        KeyKind::Integer => Expr::val(value.as_i64().ok_or_else(bad_cursor)?),
+        KeyKind::Meta(DbBackend::Postgres) => {
+            Expr::cust_with_values("$1::jsonb", [Value::from(value.to_string())])
+        }
+        KeyKind::Meta(_) => match value {
+            Json::Bool(b) => Expr::val(i64::from(*b)),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Expr::val(i),
+                None => Expr::val(n.as_f64().ok_or_else(bad_cursor)?),
+            },
+            Json::String(s) => Expr::val(s.clone()),
+            other => Expr::val(other.to_string()),
+        },
+    };
+    Ok(Some(expr))
+}
+
+/// The rows strictly after `after` in the listing's order (NULL keys last).
+fn after_condition(sort: &SortSpec, after: &Position) -> Result<Condition, PersistenceError> {
+    let asc = sort.direction == SortDirection::Asc;
+    let past = |left: SimpleExpr, right: SimpleExpr| -> SimpleExpr {
+        if asc { left.gt(right) } else { left.lt(right) }
+    };
+    let id_past = past(sort.id.clone(), Expr::val(after.id));
+    let Some((key, kind)) = &sort.key else {
+        return Ok(Condition::all().add(id_past));
+    };
+    Ok(match bound_key(&after.key, *kind)? {
+        Some(k0) => Condition::any()
+            .add(past(key.clone(), k0.clone()))
+            .add(Condition::all().add(key.clone().eq(k0)).add(id_past))
+            .add(key.clone().is_null()),
+        None => Condition::all().add(key.clone().is_null()).add(id_past),
+    })
+}
+
+/// Orders and windows `query`; returns it with the total when paging by page number.
+pub async fn window<'db, E, C>(
+    db: &'db C,
+    query: Select<E>,
+    sort: &SortSpec,
+    paging: &Paging,
+) -> Result<(Select<E>, Option<u64>), PersistenceError>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync + 'db,
+    C: ConnectionTrait,
+{
+    let (query, total) = match paging {
+        Paging::Offset(page) => {
+            let total = query.clone().count(db).await?;
+            (query.offset(page.offset()).limit(page.size()), Some(total))
+        }
+        Paging::Keyset { size, after } => (
+            query
+                .filter(after_condition(sort, after)?)
+                .limit(size.saturating_add(1)),
+            None,
+        ),
+    };
+    let query = match &sort.key {
+        Some((key, _)) => query.order_by_with_nulls(key.clone(), sort.order(), NullOrdering::Last),
+        None => query,
+    };
+    Ok((query.order_by(sort.id.clone(), sort.order()), total))
+}
+
+/// The page of `items` read through [`window`].
+pub fn page<T>(items: Vec<T>, total: Option<u64>, paging: &Paging) -> Page<T> {
+    match (paging, total) {
+        (Paging::Offset(request), Some(total)) => Page::new(items, total, *request),
+        _ => Page::keyset(items, paging.size()),
+    }
+}
