@@ -157,3 +157,64 @@ async fn out_of_range_dates_and_numbers_are_422_not_500() {
     let run = app.run(id(&run)).await;
     assert_eq!(run["steps"][0]["status"], "pending");
 }
+
+/// NUL is refused everywhere with a 4xx: PostgreSQL cannot store it in text or jsonb, so a NUL
+/// that reached the database was a 500 there.
+#[tokio::test]
+async fn nul_characters_are_refused_not_500() {
+    let app = spawn_app().await;
+    let process = app.create_process("nul", 1).await;
+    let p = id(&process);
+    let run = app.create_run(p, "e-1", None).await;
+    let step_run = step_run_ids(&run)[0];
+    let bodies = [
+        ("/processes/", serde_json::json!({"name": "a\u{0}b"})),
+        (
+            "/processes/",
+            serde_json::json!({"name": "ok", "meta": {"k": "v\u{0}"}}),
+        ),
+        (
+            "/runs/",
+            serde_json::json!({"process_id": p, "entity_id": "x\u{0}"}),
+        ),
+        (
+            "/runs/",
+            serde_json::json!({"process_id": p, "entity_id": "x", "meta": {"a\u{0}": 1}}),
+        ),
+        (
+            "/runs/",
+            serde_json::json!({"process_id": p, "entity_id": "x", "entity_name": "\u{0}"}),
+        ),
+        ("/api-keys/", serde_json::json!({"name": "k\u{0}"})),
+        (
+            "/steps/",
+            serde_json::json!({"process_id": p, "index": 5, "name": "s", "rerun_config": {"x": "\u{0}"}}),
+        ),
+    ];
+    for (path, body) in bodies {
+        let res = app.post(path, &body).await;
+        assert_eq!(res.status().as_u16(), 422, "{path} {body}");
+    }
+    let res = app
+        .patch(
+            &format!("/step-runs/{step_run}"),
+            &serde_json::json!({"status": "failed", "failure": {"m": "\u{0}"}}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 422);
+    for query in [
+        "/runs/?entity_name=a%00",
+        "/runs/?entity_id=%00",
+        "/runs/search?q=ab%00cd",
+        "/audit/changes?actor=%00",
+        "/audit-logs/?path=%00",
+    ] {
+        let res = app.get(query).await;
+        assert_eq!(res.status().as_u16(), 422, "{query}");
+    }
+    // Control characters other than NUL are just text: searched, not refused.
+    let res = app.get("/runs/search?q=%1F%26X%C2%95t").await;
+    assert_eq!(res.status().as_u16(), 200);
+    let run = app.run(id(&run)).await;
+    assert_eq!(run["steps"][0]["status"], "pending");
+}

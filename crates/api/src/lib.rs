@@ -53,6 +53,7 @@ pub fn app(
         .app_data(extractors::path_config())
         // Outermost last: request id, panic boundary, access log, headers, CORS, request log,
         // auth + rate limit. Each resource has its own panic boundary around its handlers.
+        .wrap(from_fn(extractors::refuse_nul_in_query))
         .wrap(from_fn(auth::middleware))
         .wrap(from_fn(request_log::middleware))
         .wrap(cors)

@@ -77,3 +77,14 @@ impl utoipa::PartialSchema for BinaryFile {
 }
 
 impl utoipa::ToSchema for BinaryFile {}
+
+/// A listing: a cursor that cannot be used is a 400.
+#[derive(IntoResponses)]
+pub enum Paged {
+    #[response(
+        status = 400,
+        description = "The cursor is malformed or altered, belongs to other filters or another \
+                       sort, or was sent with page"
+    )]
+    BadCursor(ErrorBody),
+}

@@ -130,6 +130,11 @@ impl NewApiKey {
                 format!("must be 1 to {NAME_MAX} characters"),
             ));
         }
+        for (field, text) in [("name", Some(name)), ("description", description)] {
+            if let Some(Err(e)) = text.map(|t| crate::validation::check_no_nul(field, t)) {
+                errors.push(e);
+            }
+        }
         if description.is_some_and(|d| d.chars().count() > DESCRIPTION_MAX) {
             errors.push(FieldError::new(
                 "description",

@@ -144,6 +144,12 @@ impl MetaFilter {
             let path = MetaPath::parse(field)
                 .map_err(|e| MetaFilterError(format!("meta_filter '{item}': {}", e.0)))?;
             let value = value.trim();
+            if value.contains('\0') {
+                return Err(MetaFilterError(format!(
+                    "meta_filter for '{}' has a NUL character in its value",
+                    path.dotted()
+                )));
+            }
             if value.chars().count() > MAX_VALUE_CHARS {
                 return Err(MetaFilterError(format!(
                     "meta_filter for '{}' has a value longer than {MAX_VALUE_CHARS} characters",

@@ -100,7 +100,10 @@ impl NewStep {
         let name = check_name(&format!("{prefix}name"), name);
         let rerun_config = match rerun_config {
             None | Some(Value::Null) => Ok(None),
-            Some(v @ Value::Object(_)) => Ok(Some(v)),
+            Some(v @ Value::Object(_)) => {
+                crate::validation::check_json_no_nul(&format!("{prefix}rerun_config"), &v)
+                    .map(|()| Some(v))
+            }
             Some(_) => Err(FieldError::new(
                 format!("{prefix}rerun_config"),
                 "must be an object",

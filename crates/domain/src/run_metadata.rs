@@ -14,7 +14,14 @@ impl MetaUpdate {
     /// The update must be a JSON object.
     pub fn parse(field: &str, raw: Value) -> Result<Self, DomainError> {
         match raw {
-            Value::Object(changes) => Ok(Self { changes }),
+            Value::Object(changes) => {
+                let doc = Value::Object(changes);
+                crate::validation::check_json_no_nul(field, &doc)?;
+                match doc {
+                    Value::Object(changes) => Ok(Self { changes }),
+                    _ => Err(DomainError::field(field, "must be a JSON object")),
+                }
+            }
             _ => Err(DomainError::field(field, "must be a JSON object")),
         }
     }

@@ -29,6 +29,12 @@ pub struct SearchText {
 impl SearchText {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let count = raw.chars().count();
+        if raw.contains('\0') {
+            return Err(DomainError::field(
+                "q",
+                "must not contain the NUL character",
+            ));
+        }
         if count == 0 || count > MAX_QUERY_CHARS || raw.trim().is_empty() {
             return Err(DomainError::field(
                 "q",

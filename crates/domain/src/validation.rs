@@ -9,7 +9,35 @@ pub const NAME_MAX: usize = 255;
 pub const ENTITY_ID_MAX: usize = 100;
 pub const RETENTION_MONTHS_MAX: i64 = 1200;
 
+/// NUL is never text: PostgreSQL refuses it in text and jsonb, so it is refused at the edge on
+/// every backend alike.
+pub fn check_no_nul(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.contains('\0') {
+        Err(FieldError::new(field, "must not contain the NUL character"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A JSON document without NUL in any key or string.
+pub fn check_json_no_nul(field: &str, value: &Value) -> Result<(), FieldError> {
+    let ok = match value {
+        Value::String(s) => !s.contains('\0'),
+        Value::Array(items) => items.iter().all(|v| check_json_no_nul(field, v).is_ok()),
+        Value::Object(map) => map
+            .iter()
+            .all(|(k, v)| !k.contains('\0') && check_json_no_nul(field, v).is_ok()),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(field, "must not contain the NUL character"))
+    }
+}
+
 pub fn check_name(field: &str, value: &str) -> Result<String, FieldError> {
+    check_no_nul(field, value)?;
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
@@ -24,6 +52,9 @@ pub fn check_name(field: &str, value: &str) -> Result<String, FieldError> {
 }
 
 pub fn check_optional_name(field: &str, value: Option<&str>) -> Result<Option<String>, FieldError> {
+    if let Some(v) = value {
+        check_no_nul(field, v)?;
+    }
     match value {
         None => Ok(None),
         Some(v) if v.chars().count() > NAME_MAX => Err(FieldError::new(
@@ -35,6 +66,7 @@ pub fn check_optional_name(field: &str, value: Option<&str>) -> Result<Option<St
 }
 
 pub fn check_entity_id(field: &str, value: &str) -> Result<String, FieldError> {
+    check_no_nul(field, value)?;
     if value.trim().is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
     }
@@ -84,7 +116,7 @@ pub fn check_retention(field: &str, value: i64) -> Result<i32, FieldError> {
 pub fn check_meta(field: &str, value: Option<Value>) -> Result<Value, FieldError> {
     match value {
         None | Some(Value::Null) => Ok(Value::Object(Map::new())),
-        Some(v @ Value::Object(_)) => Ok(v),
+        Some(v @ Value::Object(_)) => check_json_no_nul(field, &v).map(|()| v),
         Some(_) => Err(FieldError::new(field, "must be a JSON object")),
     }
 }
@@ -96,6 +128,16 @@ pub(crate) fn collect<const N: usize>(errors: [Option<&FieldError>; N]) -> Vec<F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_is_refused_in_text_and_json() {
+        assert!(check_name("n", "a\0b").is_err());
+        assert!(check_entity_id("e", "a\0").is_err());
+        assert!(check_optional_name("n", Some("\0")).is_err());
+        assert!(check_meta("m", Some(serde_json::json!({"k": ["x\0"]}))).is_err());
+        assert!(check_meta("m", Some(serde_json::json!({"k\0": 1}))).is_err());
+        assert!(check_meta("m", Some(serde_json::json!({"k": ["x"]}))).is_ok());
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

@@ -27,6 +27,9 @@ pub enum KeyKind {
 pub struct SortSpec {
     /// None: ordered by id alone.
     pub key: Option<(SimpleExpr, KeyKind)>,
+    /// Whether the key can be NULL. A NOT NULL key is ordered and compared without NULL
+    /// handling, so a B-tree index on it serves both the order and the keyset condition.
+    pub nullable: bool,
     pub id: SimpleExpr,
     pub direction: SortDirection,
 }
@@ -35,6 +38,7 @@ impl SortSpec {
     pub fn by_id(id: SimpleExpr, direction: SortDirection) -> Self {
         Self {
             key: None,
+            nullable: false,
             id,
             direction,
         }
@@ -96,11 +100,17 @@ fn after_condition(sort: &SortSpec, after: &Position) -> Result<Condition, Persi
         return Ok(Condition::all().add(id_past));
     };
     Ok(match bound_key(&after.key, *kind)? {
-        Some(k0) => Condition::any()
-            .add(past(key.clone(), k0.clone()))
-            .add(Condition::all().add(key.clone().eq(k0)).add(id_past))
-            .add(key.clone().is_null()),
-        None => Condition::all().add(key.clone().is_null()).add(id_past),
+        Some(k0) => {
+            let mut later = Condition::any()
+                .add(past(key.clone(), k0.clone()))
+                .add(Condition::all().add(key.clone().eq(k0)).add(id_past));
+            if sort.nullable {
+                later = later.add(key.clone().is_null());
+            }
+            later
+        }
+        None if sort.nullable => Condition::all().add(key.clone().is_null()).add(id_past),
+        None => return Err(bad_cursor()),
     })
 }
 
@@ -129,7 +139,10 @@ where
         ),
     };
     let query = match &sort.key {
-        Some((key, _)) => query.order_by_with_nulls(key.clone(), sort.order(), NullOrdering::Last),
+        Some((key, _)) if sort.nullable => {
+            query.order_by_with_nulls(key.clone(), sort.order(), NullOrdering::Last)
+        }
+        Some((key, _)) => query.order_by(key.clone(), sort.order()),
         None => query,
     };
     Ok((query.order_by(sort.id.clone(), sort.order()), total))

@@ -31,8 +31,8 @@ pub struct SearchMatchResponse {
     /// entity_id, entity_name, status or meta.<key>.
     #[schema(example = "meta.clinic")]
     pub field: String,
-    /// The value as stored: numbers stay numbers.
-    #[schema(value_type = Object, example = json!("Viby"))]
+    /// The value as stored: numbers stay numbers (any JSON scalar).
+    #[schema(example = json!("Viby"))]
     pub value: Value,
 }
 

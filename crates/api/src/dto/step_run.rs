@@ -99,7 +99,11 @@ fn parse_update(
     let finished_at = check_instant("finished_at", finished_at).map_err(DomainError::from)?;
     let failure = match failure {
         None | Some(Value::Null) => None,
-        Some(v @ Value::Object(_)) => Some(v),
+        Some(v @ Value::Object(_)) => {
+            procdash_domain::validation::check_json_no_nul("failure", &v)
+                .map_err(DomainError::from)?;
+            Some(v)
+        }
         Some(_) => return Err(DomainError::field("failure", "must be a JSON object").into()),
     };
     Ok(StepUpdate {
@@ -111,6 +115,10 @@ fn parse_update(
 }
 
 fn check_modified_by(value: Option<String>) -> ApiResult<Option<String>> {
+    if let Some(v) = &value {
+        procdash_domain::validation::check_no_nul("last_modified_by", v)
+            .map_err(DomainError::from)?;
+    }
     match value {
         Some(v) if v.chars().count() > 255 => {
             Err(DomainError::field("last_modified_by", "must be at most 255 characters").into())

@@ -40,7 +40,7 @@ pub async fn create_api_key(
     responses(
         (status = 200, description = "One page of keys", body = PageResponse<ApiKeyResponse>),
         (status = 422, description = "Invalid page or size", body = ErrorBody),
-        responses::Common, responses::Authenticated, responses::AdminOnly,
+        responses::Common, responses::Authenticated, responses::AdminOnly, responses::Paged,
     )
 )]
 pub async fn list_api_keys(
@@ -65,7 +65,7 @@ pub async fn list_api_keys(
     responses(
         (status = 200, description = "One page of keys", body = PageResponse<ApiKeyResponse>),
         (status = 422, description = "Invalid page or size", body = ErrorBody),
-        responses::Common, responses::Authenticated, responses::AdminOnly,
+        responses::Common, responses::Authenticated, responses::AdminOnly, responses::Paged,
     )
 )]
 pub async fn list_api_keys_admin(

@@ -17,7 +17,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "One page of changes", body = PageResponse<ChangeResponse>),
         (status = 422, description = "Invalid filter or page", body = ErrorBody),
-        responses::Common, responses::Authenticated, responses::AdminOnly,
+        responses::Common, responses::Authenticated, responses::AdminOnly, responses::Paged,
     )
 )]
 pub async fn list_changes(

@@ -22,7 +22,7 @@ const MAX_DURATION_MS: f64 = 86_400_000.0;
     responses(
         (status = 200, description = "One page of logged requests", body = PageResponse<RequestLogResponse>),
         (status = 422, description = "Invalid filter or page", body = ErrorBody),
-        responses::Common, responses::Authenticated, responses::AdminOnly,
+        responses::Common, responses::Authenticated, responses::AdminOnly, responses::Paged,
     )
 )]
 pub async fn list_request_logs(

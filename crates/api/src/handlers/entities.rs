@@ -20,7 +20,7 @@ use crate::state::AppState;
         (status = 200, description = "One page of the entity's runs, created_at then id descending; Link and X-Total-Count headers", body = PageResponse<EntityRunResponse>),
         (status = 404, description = "Not returned for an unknown entity (that is an empty page); listed because the path has a parameter", body = ErrorBody),
         (status = 422, description = "Blank or over-long entity id, or invalid page", body = ErrorBody),
-        responses::Common, responses::Authenticated,
+        responses::Common, responses::Authenticated, responses::Paged,
     )
 )]
 pub async fn entity_runs(

@@ -50,7 +50,7 @@ async fn history(
         (status = 200, description = "Changes, newest first; personal data redacted for user keys", body = PageResponse<ChangeResponse>),
         (status = 404, description = "No such live process", body = ErrorBody),
         (status = 422, description = "Invalid id or page", body = ErrorBody),
-        responses::Common, responses::Authenticated,
+        responses::Common, responses::Authenticated, responses::Paged,
     )
 )]
 pub async fn process_history(
@@ -74,7 +74,7 @@ pub async fn process_history(
         (status = 200, description = "Changes, newest first; personal data redacted for user keys", body = PageResponse<ChangeResponse>),
         (status = 404, description = "No such live run", body = ErrorBody),
         (status = 422, description = "Invalid id or page", body = ErrorBody),
-        responses::Common, responses::Authenticated,
+        responses::Common, responses::Authenticated, responses::Paged,
     )
 )]
 pub async fn run_history(
@@ -98,7 +98,7 @@ pub async fn run_history(
         (status = 200, description = "Changes, newest first; personal data redacted for user keys", body = PageResponse<ChangeResponse>),
         (status = 404, description = "No such live step run", body = ErrorBody),
         (status = 422, description = "Invalid id or page", body = ErrorBody),
-        responses::Common, responses::Authenticated,
+        responses::Common, responses::Authenticated, responses::Paged,
     )
 )]
 pub async fn step_run_history(

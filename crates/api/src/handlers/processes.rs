@@ -37,7 +37,7 @@ pub async fn create_process(
     responses(
         (status = 200, description = "One page of processes; Link and X-Total-Count headers", body = PageResponse<ProcessResponse>),
         (status = 422, description = "Invalid page or size", body = ErrorBody),
-        responses::Common, responses::Authenticated,
+        responses::Common, responses::Authenticated, responses::Paged,
     )
 )]
 pub async fn list_processes(

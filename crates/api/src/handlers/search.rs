@@ -19,10 +19,9 @@ use crate::state::AppState;
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "One page of matches, newest first; Link and X-* headers", body = PageResponse<SearchHitResponse>),
-        (status = 400, description = "Malformed or altered cursor, a cursor for other filters or another sort, or page with cursor", body = ErrorBody),
         (status = 404, description = "No such live process", body = ErrorBody),
         (status = 422, description = "q missing, empty or over 200 characters; bad page; unknown parameter", body = ErrorBody),
-        responses::Common, responses::Authenticated,
+        responses::Common, responses::Authenticated, responses::Paged,
     )
 )]
 pub async fn search_runs(

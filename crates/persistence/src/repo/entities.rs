@@ -71,6 +71,7 @@ pub async fn journey(
             Expr::col((process_run::Entity, process_run::Column::CreatedAt)),
             KeyKind::Timestamp,
         )),
+        nullable: false,
         id: Expr::col((process_run::Entity, process_run::Column::Id)),
         direction: SortDirection::Desc,
     };

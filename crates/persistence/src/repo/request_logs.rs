@@ -133,6 +133,7 @@ pub async fn list(
             Expr::col(request_log::Column::OccurredAt),
             KeyKind::Timestamp,
         )),
+        nullable: false,
         id: Expr::col(request_log::Column::Id),
         direction: SortDirection::Desc,
     };

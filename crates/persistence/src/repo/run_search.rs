@@ -42,6 +42,7 @@ pub async fn search(
             Expr::col((process_run::Entity, process_run::Column::CreatedAt)),
             KeyKind::Timestamp,
         )),
+        nullable: false,
         id: Expr::col((process_run::Entity, process_run::Column::Id)),
         direction: SortDirection::Desc,
     };
@@ -84,7 +85,9 @@ fn matches(backend: DbBackend, search: &RunSearch) -> Condition {
         }
     }
     // The FTS5 trigram table answers substrings of 3 characters or more.
-    if backend == DbBackend::Sqlite && search.text.as_str().chars().count() >= 3 {
+    // FTS5's query syntax cannot hold control characters, even inside a quoted phrase.
+    let fts_safe = !search.text.as_str().chars().any(char::is_control);
+    if backend == DbBackend::Sqlite && fts_safe && search.text.as_str().chars().count() >= 3 {
         text_fields = Condition::all()
             .add(run_filters::search_document_matches(search.text.as_str()))
             .add(text_fields);

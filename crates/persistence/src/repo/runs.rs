@@ -165,8 +165,16 @@ pub async fn list(
             KeyKind::Meta(backend),
         )),
     };
+    let nullable = match &order.field {
+        RunSortKey::Column(field) => matches!(
+            field,
+            RunOrderField::StartedAt | RunOrderField::FinishedAt | RunOrderField::EntityName
+        ),
+        RunSortKey::Meta(_) => true,
+    };
     let sort = SortSpec {
         key,
+        nullable,
         id: Expr::col((process_run::Entity, process_run::Column::Id)),
         direction: order.direction,
     };
