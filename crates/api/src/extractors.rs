@@ -52,6 +52,19 @@ pub fn path_config() -> web::PathConfig {
     })
 }
 
+/// Refuses a query string that encodes NUL (`%00`) with the standard 422: NUL is never valid
+/// text here, and PostgreSQL would refuse it deep inside a query (a 500) where SQLite accepts it.
+pub async fn refuse_nul_in_query(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    if req.query_string().to_ascii_lowercase().contains("%00") {
+        let err = ApiError::field("query", "must not contain the NUL character (%00)");
+        return Ok(req.error_response(err));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
 #[cfg(test)]
 mod tests {
     use super::missing_field;
@@ -64,17 +77,4 @@ mod tests {
         );
         assert_eq!(missing_field("invalid type"), None);
     }
-}
-
-/// Refuses a query string that encodes NUL (`%00`) with the standard 422: NUL is never valid
-/// text here, and PostgreSQL would refuse it deep inside a query (a 500) where SQLite accepts it.
-pub async fn refuse_nul_in_query(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    if req.query_string().to_ascii_lowercase().contains("%00") {
-        let err = ApiError::field("query", "must not contain the NUL character (%00)");
-        return Ok(req.error_response(err));
-    }
-    Ok(next.call(req).await?.map_into_boxed_body())
 }
