@@ -10,6 +10,8 @@ mod concurrency;
 #[cfg(test)]
 mod cursors;
 #[cfg(test)]
+mod dashboards;
+#[cfg(test)]
 mod database;
 #[cfg(test)]
 mod entities;

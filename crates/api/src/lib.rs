@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod extractors;
 pub mod handlers;
+pub mod health;
 pub mod openapi;
 pub mod pagination;
 pub mod panic_boundary;

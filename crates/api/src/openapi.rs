@@ -4,14 +4,14 @@
 use utoipa::OpenApi;
 
 use crate::dto::{
-    api_key, change, entities as entities_dto, fields as fields_dto, lifecycle as lifecycle_dto,
-    process, request_log, run, run_metadata as run_metadata_dto, search as search_dto, step,
-    step_run, system,
+    api_key, change, dashboards as dashboards_dto, entities as entities_dto, fields as fields_dto,
+    lifecycle as lifecycle_dto, process, request_log, run, run_metadata as run_metadata_dto,
+    search as search_dto, step, step_run, system,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, db_admin, entities, fields, history, lifecycle,
-    processes, run_metadata, runs, search, step_runs, steps, system as system_handlers,
+    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
+    lifecycle, processes, run_metadata, runs, search, step_runs, steps, system as system_handlers,
 };
 use crate::pagination::PageResponse;
 
@@ -35,6 +35,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         step_runs::get_run_step_run,
         api_keys::create_api_key, api_keys::list_api_keys, api_keys::list_api_keys_admin,
         api_keys::get_api_key, api_keys::toggle_api_key, api_keys::revoke_api_key,
+        dashboards::process_dashboard, dashboards::process_overview, dashboards::overview,
         auth::verify, auth::me, auth::usage_stats, auth::issue_token,
         audit_logs::list_request_logs, audit_logs::request_stats,
         lifecycle::delete_process, lifecycle::restore_process, lifecycle::set_retention,
@@ -52,6 +53,10 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         process::ProcessResponse, process::CreateProcessRequest, process::UpdateProcessRequest,
         step::StepResponse, step::CreateStepRequest, step::InlineStepRequest,
         run::RunResponse, run::CreateRunRequest, run::RunStatusDto,
+        dashboards_dto::ProcessDashboard, dashboards_dto::DashboardProcess,
+        dashboards_dto::DashboardRun, dashboards_dto::DashboardStatistics,
+        dashboards_dto::DashboardStep, dashboards_dto::ProcessOverview,
+        dashboards_dto::Overview, dashboards_dto::OverviewProcess, run::RunHealthDto,
         search_dto::SearchHitResponse, search_dto::SearchMatchResponse,
         PageResponse<search_dto::SearchHitResponse>,
         step_run::StepRunResponse, step_run::UpdateStepRunRequest, step_run::CreateStepRunRequest,
@@ -86,6 +91,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         (name = "auth", description = "The calling credential, its usage, and bearer tokens"),
         (name = "audit-logs", description = "The request log (admin)"),
         (name = "lifecycle", description = "Soft delete, restore, retention and neutralization (admin)"),
+        (name = "dashboards", description = "Process dashboards, the overview of every process, late and stuck runs"),
         (name = "history", description = "The change history of one record"),
         (name = "audit", description = "The change log, its export and its hash chain (admin)"),
         (name = "database", description = "Export, backup and restore (admin)"),

@@ -6,8 +6,8 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, db_admin, entities, fields, history, lifecycle,
-    processes, run_metadata, runs, search, step_runs, steps,
+    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
+    lifecycle, processes, run_metadata, runs, search, step_runs, steps,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -112,6 +112,17 @@ pub fn api_routes() -> RouteTable {
         Method::PATCH,
         "/api-keys/{key_id}/toggle",
         api_keys::toggle_api_key,
+    );
+    t.add(Method::GET, "/dashboard/overview", dashboards::overview);
+    t.add(
+        Method::GET,
+        "/dashboard/overview/{process_id}",
+        dashboards::process_overview,
+    );
+    t.add(
+        Method::GET,
+        "/dashboard/process/{process_id}",
+        dashboards::process_dashboard,
     );
     t.add(Method::GET, "/auth/verify", auth::verify);
     t.add(Method::GET, "/auth/me", auth::me);

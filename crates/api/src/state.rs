@@ -80,6 +80,8 @@ pub struct AppState {
     pub limiter: Option<Limiter>,
     pub request_log: RequestLogSink,
     pub lifecycle: LifecycleSettings,
+    /// The late/stuck rule and its per-process limits, cached briefly.
+    pub health: crate::health::HealthService,
     pub started: Instant,
 }
 
@@ -104,8 +106,18 @@ impl AppState {
             limiter,
             request_log,
             lifecycle: LifecycleSettings::default(),
+            health: crate::health::HealthService::default(),
             started: Instant::now(),
         }
+    }
+
+    pub fn with_health(
+        mut self,
+        settings: procdash_domain::health::HealthSettings,
+        cache_for: std::time::Duration,
+    ) -> Self {
+        self.health = crate::health::HealthService::new(settings, cache_for);
+        self
     }
 
     pub fn with_lifecycle(mut self, lifecycle: LifecycleSettings) -> Self {

@@ -4,9 +4,11 @@
 //! This crate has no I/O, no ORM and no HTTP so that other services can embed the rules alone.
 
 pub mod api_key;
+pub mod dashboard;
 pub mod entity_journey;
 pub mod error;
 pub mod fields;
+pub mod health;
 pub mod lifecycle;
 pub mod meta_filter;
 pub mod model;

@@ -22,6 +22,19 @@ pub struct RunFilter {
     pub meta: MetaFilter,
     /// Keeps runs whose current step run for this step failed.
     pub failed_at: Option<i64>,
+    /// `health=ok|late|stuck`, with the cutoffs of the rule at the time of the request.
+    pub health: Option<HealthCondition>,
+}
+
+/// The late/stuck rule as cutoffs: late runs are pending and created before `late_before`;
+/// stuck runs are running and started before their process's cutoff.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HealthCondition {
+    pub health: Option<crate::health::RunHealth>,
+    pub late_before: DateTime<Utc>,
+    pub stuck_before: Vec<(i64, DateTime<Utc>)>,
+    /// For processes without an entry (no completed runs, no expected duration).
+    pub default_stuck_before: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -158,7 +158,16 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
         neutralize_keep_fields: jobs::keep_fields(settings),
     };
     let state = web::Data::new(
-        AppState::new(db.clone(), info, security(settings)?, sink).with_lifecycle(lifecycle),
+        AppState::new(db.clone(), info, security(settings)?, sink)
+            .with_lifecycle(lifecycle)
+            .with_health(
+                procdash_domain::health::HealthSettings {
+                    stuck_factor: settings.stuck_factor,
+                    stuck_min_seconds: settings.stuck_min_seconds,
+                    late_after_seconds: settings.late_after_seconds,
+                },
+                Duration::from_secs(settings.health_cache_seconds),
+            ),
     );
     let (stop_log, stop_log_rx) = tokio::sync::watch::channel(false);
     let log_writer = tokio::spawn(run_writer(rx, db.clone(), stop_log_rx));

@@ -8,8 +8,12 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 39] = [
+pub const ENV_KEYS: [&str; 43] = [
     "SEARCH_ALL_META",
+    "HEALTH_CACHE_SECONDS",
+    "STUCK_FACTOR",
+    "STUCK_MIN_SECONDS",
+    "LATE_AFTER_SECONDS",
     "AUTO_NEUTRALIZE",
     "AUTO_NEUTRALIZE_BATCH",
     "NEUTRALIZE_KEEP_FIELDS",
@@ -114,6 +118,14 @@ pub struct Settings {
     pub max_restore_bytes: usize,
     /// Lets `GET /runs/search` without process_id look into every process's metadata.
     pub search_all_meta: bool,
+    /// A running run is stuck after its process's p95 completion time × this.
+    pub stuck_factor: f64,
+    /// ... but never before this many seconds.
+    pub stuck_min_seconds: u64,
+    /// A pending run is late after this many seconds.
+    pub late_after_seconds: u64,
+    /// How long the per-process stuck limits are reused; 0 computes them on every request.
+    pub health_cache_seconds: u64,
 }
 
 impl Default for Settings {
@@ -158,6 +170,10 @@ impl Default for Settings {
             instance_id: None,
             max_restore_bytes: 1024 * 1024 * 1024,
             search_all_meta: false,
+            stuck_factor: 3.0,
+            stuck_min_seconds: 600,
+            late_after_seconds: 900,
+            health_cache_seconds: 30,
         }
     }
 }
@@ -291,6 +307,9 @@ impl Settings {
             .is_some_and(|i| i.is_empty() || i.chars().count() > 64)
         {
             return bad("INSTANCE_ID", "must be 1 to 64 characters");
+        }
+        if !(self.stuck_factor.is_finite() && self.stuck_factor > 0.0) {
+            return bad("STUCK_FACTOR", "must be a number greater than 0");
         }
         if self.max_restore_bytes == 0 {
             return bad("MAX_RESTORE_BYTES", "must be greater than 0");

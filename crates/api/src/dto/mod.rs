@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod change;
+pub mod dashboards;
 pub mod entities;
 pub mod fields;
 pub mod lifecycle;

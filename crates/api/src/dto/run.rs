@@ -1,4 +1,6 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use procdash_domain::health::RunHealth;
+use procdash_domain::run_query::HealthCondition;
 use procdash_domain::validation::check_instant;
 use procdash_domain::{
     FieldError, MetaFilter, NewRun, ProcessRun, RunFilter, RunOrder, RunOrderField, RunSortKey,
@@ -56,12 +58,35 @@ pub struct RunResponse {
     pub neutralized_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// ok, late (pending too long) or stuck (running too long); see docs/dashboards.md.
+    pub health: RunHealthDto,
     pub steps: Vec<StepRunResponse>,
 }
 
-impl From<ProcessRun> for RunResponse {
-    fn from(r: ProcessRun) -> Self {
+/// The late/stuck rule's verdict on a run at the time of the response.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunHealthDto {
+    Ok,
+    Late,
+    Stuck,
+}
+
+impl From<RunHealth> for RunHealthDto {
+    fn from(h: RunHealth) -> Self {
+        match h {
+            RunHealth::Ok => Self::Ok,
+            RunHealth::Late => Self::Late,
+            RunHealth::Stuck => Self::Stuck,
+        }
+    }
+}
+
+impl RunResponse {
+    /// The body of a run whose health the caller has judged.
+    pub fn new(r: ProcessRun, health: RunHealth) -> Self {
         Self {
+            health: health.into(),
             id: r.id,
             process_id: r.process_id,
             entity_id: r.entity_id,
@@ -137,6 +162,9 @@ pub struct RunListParams {
     /// Keeps runs whose current step run for this step id failed.
     #[param(value_type = Option<i64>, example = 7)]
     pub failed_at: Option<String>,
+    /// ok, late or stuck: the rule of docs/dashboards.md at the time of the request.
+    #[param(example = "stuck")]
+    pub health: Option<String>,
     /// One of id, created_at, updated_at, started_at, finished_at, entity_id, entity_name,
     /// status, or `meta.<field>` (a metadata field, dots for nesting; missing values last).
     /// Default created_at; id breaks ties.
@@ -196,6 +224,11 @@ impl RunListParams {
                 .map_err(|_| errors.push(FieldError::new("failed_at", "must be a step id")))
                 .ok()
         });
+        let health = self.health.as_deref().and_then(|v| {
+            RunHealth::parse(v)
+                .map_err(|e| push_domain(&mut errors, e))
+                .ok()
+        });
         let field = self.order_by.as_deref().map_or(
             Ok(RunSortKey::Column(RunOrderField::CreatedAt)),
             RunSortKey::parse,
@@ -221,6 +254,11 @@ impl RunListParams {
                     finished_before,
                     meta,
                     failed_at,
+                    // The cutoffs are filled in by the handler, which knows the limits.
+                    health: health.map(|h| HealthCondition {
+                        health: Some(h),
+                        ..HealthCondition::default()
+                    }),
                 },
                 RunOrder { field, direction },
             )),

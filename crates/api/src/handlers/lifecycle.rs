@@ -122,7 +122,8 @@ pub async fn restore_run(
 ) -> ApiResult<web::Json<RunResponse>> {
     let id = path.into_inner();
     deletion::restore_run(&state.db, &auth.actor(), id).await?;
-    Ok(web::Json(runs::get(&state.db, id).await?.into()))
+    let run = runs::get(&state.db, id).await?;
+    Ok(web::Json(crate::health::run_body(&state, run).await?))
 }
 
 /// Irreversibly remove personal data from a run (idempotent).

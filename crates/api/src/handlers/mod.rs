@@ -6,6 +6,7 @@ pub mod audit;
 pub mod audit_logs;
 pub mod auth;
 pub mod cleanup;
+pub mod dashboards;
 pub mod db_admin;
 pub mod entities;
 pub mod fields;

@@ -42,5 +42,5 @@ pub async fn update_run_metadata(
 ) -> ApiResult<web::Json<RunResponse>> {
     let update = body.into_inner().into_domain()?;
     let run = run_metadata::update(&state.db, &auth.actor(), path.into_inner(), update).await?;
-    Ok(web::Json(run.into()))
+    Ok(web::Json(crate::health::run_body(&state, run).await?))
 }

@@ -30,7 +30,7 @@ pub async fn create_run(
 ) -> ApiResult<HttpResponse> {
     let new = body.into_inner().into_domain()?;
     let run = runs::create(&state.db, &auth.actor(), new).await?;
-    Ok(HttpResponse::Created().json(RunResponse::from(run)))
+    Ok(HttpResponse::Created().json(crate::health::run_body(&state, run).await?))
 }
 
 /// List live runs with filters, sorting and pagination.
@@ -74,6 +74,11 @@ pub async fn list_runs(
             return Err(crate::error::merge(page.err(), parsed.err()));
         }
     };
+    let rules = state.health.rules(&state.db).await?;
+    let mut filter = filter;
+    if let Some(health) = filter.health.as_ref().and_then(|h| h.health) {
+        filter.health = Some(rules.condition(health));
+    }
     let found = runs::list(&state.db, &filter, &order, &page).await?;
     let next = pagination::next_cursor(&req, &state, &found, |r| Position {
         key: sort_value(r, &order.field),
@@ -81,7 +86,11 @@ pub async fn list_runs(
     });
     Ok(pagination::respond(
         &req,
-        PageResponse::from_page(found, RunResponse::from).with_next(next),
+        PageResponse::from_page(found, |run| {
+            let health = rules.of(&run);
+            RunResponse::new(run, health)
+        })
+        .with_next(next),
     ))
 }
 
@@ -102,9 +111,8 @@ pub async fn get_run(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<web::Json<RunResponse>> {
-    Ok(web::Json(
-        runs::get(&state.db, path.into_inner()).await?.into(),
-    ))
+    let run = runs::get(&state.db, path.into_inner()).await?;
+    Ok(web::Json(crate::health::run_body(&state, run).await?))
 }
 
 /// The value of the run's sort key, as a cursor carries it (null when the run has none).

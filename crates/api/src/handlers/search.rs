@@ -50,6 +50,7 @@ pub async fn search_runs(
         meta,
     };
     let found = run_search::search(&state.db, &search, &page).await?;
+    let rules = state.health.rules(&state.db).await?;
     let next = pagination::next_cursor(&req, &state, &found, |r| {
         pagination::by_time(r.created_at, r.id)
     });
@@ -58,7 +59,10 @@ pub async fn search_runs(
             .into_iter()
             .map(Into::into)
             .collect(),
-        run: RunResponse::from(run),
+        run: {
+            let health = rules.of(&run);
+            RunResponse::new(run, health)
+        },
     })
     .with_next(next);
     Ok(pagination::respond(&req, body))

@@ -2,6 +2,7 @@
 //! write transaction; lookups accept any connection so they can join one.
 
 pub mod api_keys;
+pub mod dashboards;
 pub mod deletion;
 pub mod entities;
 pub mod fields;

@@ -139,3 +139,29 @@ pub async fn update(
     txn.commit().await?;
     Ok(process)
 }
+
+/// Id and metadata of every live process (the dashboards' per-process settings).
+pub async fn live_metas(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(i64, serde_json::Value)>, PersistenceError> {
+    Ok(process::Entity::find()
+        .filter(process::Column::DeletedAt.is_null())
+        .order_by_asc(process::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.meta))
+        .collect())
+}
+
+/// Id and name of every live process.
+pub async fn live_names(db: &impl ConnectionTrait) -> Result<Vec<(i64, String)>, PersistenceError> {
+    Ok(process::Entity::find()
+        .filter(process::Column::DeletedAt.is_null())
+        .order_by_asc(process::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
+}

@@ -7,7 +7,13 @@
 //!   `jsonb_path_ops` index on meta answers, then the exact text comparison on those rows.
 //! - SQLite: JSON1 `json_type`/`->>`/`->` on the row.
 
+use procdash_domain::health::RunHealth;
 use procdash_domain::meta_filter::{MetaPath, spellings};
+use procdash_domain::run_query::HealthCondition;
+use sea_orm::ColumnTrait;
+use sea_orm::sea_query::Condition;
+
+use crate::entities::process_run;
 use sea_orm::DbBackend;
 use sea_orm::Value;
 use sea_orm::sea_query::{Expr, SimpleExpr};
@@ -166,4 +172,33 @@ pub(crate) fn failed_at(backend: DbBackend, step_id: i64) -> SimpleExpr {
          AND sr.\"step_id\" = {id} AND sr.\"status\" = 'failed' AND sr.\"deleted_at\" IS NULL)"
     );
     sql.into_expr()
+}
+
+/// Runs of the requested health at the condition's cutoffs.
+pub(crate) fn health(h: &HealthCondition) -> Condition {
+    use process_run::Column as C;
+    let late = Condition::all()
+        .add(C::Status.eq("pending"))
+        .add(C::CreatedAt.lt(h.late_before));
+    let known: Vec<i64> = h.stuck_before.iter().map(|(p, _)| *p).collect();
+    let mut limits = Condition::any().add(
+        Condition::all()
+            .add(C::ProcessId.is_not_in(known))
+            .add(C::StartedAt.lt(h.default_stuck_before)),
+    );
+    for (process_id, cutoff) in &h.stuck_before {
+        limits = limits.add(
+            Condition::all()
+                .add(C::ProcessId.eq(*process_id))
+                .add(C::StartedAt.lt(*cutoff)),
+        );
+    }
+    let stuck = Condition::all().add(C::Status.eq("running")).add(limits);
+    match h.health {
+        Some(RunHealth::Late) => late,
+        Some(RunHealth::Stuck) => stuck,
+        Some(RunHealth::Ok) | None => {
+            Condition::all().add(Condition::any().add(late).add(stuck).not())
+        }
+    }
 }

@@ -274,6 +274,9 @@ fn filtered(f: &RunFilter, backend: DbBackend) -> Select<process_run::Entity> {
     if let Some(step_id) = f.failed_at {
         q = q.filter(run_filters::failed_at(backend, step_id));
     }
+    if let Some(h) = &f.health {
+        q = q.filter(run_filters::health(h));
+    }
     let ranges = [
         (C::CreatedAt, f.created_after, f.created_before),
         (C::StartedAt, f.started_after, f.started_before),
