@@ -8,15 +8,7 @@ use crate::helpers::{TestApp, id, spawn_app, step_run_ids};
 
 /// Every operation of the served document that takes `page`, with its path filled with real ids.
 async fn paginated_paths(app: &TestApp, ids: &[(&str, i64)]) -> Vec<String> {
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = crate::openapi::spec(app).await;
     let mut paths = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         let Some(op) = item.get("get") else { continue };

@@ -6,6 +6,18 @@ use crate::helpers::spawn_app;
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
 
+/// The served OpenAPI document.
+pub async fn spec(app: &crate::helpers::TestApp) -> Value {
+    app.client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn operations(spec: &Value) -> BTreeSet<(String, String)> {
     let mut ops = BTreeSet::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
@@ -21,15 +33,7 @@ fn operations(spec: &Value) -> BTreeSet<(String, String)> {
 #[tokio::test]
 async fn openapi_document_matches_the_snapshot() {
     let app = spawn_app().await;
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = spec(&app).await;
     let pretty = serde_json::to_string_pretty(&spec).unwrap() + "\n";
     if std::env::var("UPDATE_OPENAPI_SNAPSHOT").is_ok() {
         std::fs::write(SNAPSHOT, &pretty).unwrap();
@@ -45,15 +49,7 @@ async fn openapi_document_matches_the_snapshot() {
 #[tokio::test]
 async fn every_route_is_documented_and_every_operation_served() {
     let app = spawn_app().await;
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = spec(&app).await;
     let documented = operations(&spec);
     let mut served: BTreeSet<(String, String)> = procdash_api::routes::api_routes()
         .entries
@@ -94,15 +90,7 @@ async fn every_route_is_documented_and_every_operation_served() {
 #[tokio::test]
 async fn every_operation_documents_its_errors_with_the_error_body() {
     let app = spawn_app().await;
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = spec(&app).await;
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             assert!(
@@ -177,15 +165,7 @@ fn check_error_set(path: &str, method: &str, op: &Value) {
 #[tokio::test]
 async fn page_parameters_document_their_bounds() {
     let app = spawn_app().await;
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = spec(&app).await;
     let mut seen = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {

@@ -13,6 +13,7 @@ pub mod entities;
 pub mod error;
 pub mod paging;
 pub mod repo;
+mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tx;

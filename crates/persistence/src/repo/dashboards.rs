@@ -5,38 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
 
 use crate::PersistenceError;
-
-/// SQL text with its parameters, in the backend's placeholder style.
-struct Sql {
-    backend: DbBackend,
-    text: String,
-    params: Vec<Value>,
-}
-
-impl Sql {
-    fn new(backend: DbBackend) -> Self {
-        Self {
-            backend,
-            text: String::new(),
-            params: Vec::new(),
-        }
-    }
-
-    fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.params.push(value.into());
-        match self.backend {
-            DbBackend::Postgres => format!("${}", self.params.len()),
-            _ => "?".to_owned(),
-        }
-    }
-
-    fn statement(self) -> Statement {
-        Statement::from_sql_and_values(self.backend, self.text, self.params)
-    }
-}
+use crate::sql::Sql;
 
 /// Seconds between two timestamp columns.
 fn seconds_between(backend: DbBackend, from: &str, to: &str) -> String {

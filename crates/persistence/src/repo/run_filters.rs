@@ -14,45 +14,15 @@ use sea_orm::ColumnTrait;
 use sea_orm::sea_query::Condition;
 
 use crate::entities::process_run;
+use crate::sql::Sql;
 use sea_orm::DbBackend;
-use sea_orm::Value;
 use sea_orm::sea_query::{Expr, SimpleExpr};
 
-/// SQL text with its parameters. The placeholder is the backend's own (`$n` on PostgreSQL, `?`
-/// on SQLite), which is what sea-query substitutes in custom expressions; every occurrence is
-/// bound separately.
-struct Sql {
-    backend: DbBackend,
-    text: String,
-    params: Vec<Value>,
-}
-
-impl Sql {
-    fn new(backend: DbBackend) -> Self {
-        Self {
-            backend,
-            text: String::new(),
-            params: Vec::new(),
-        }
-    }
-
-    fn bind(&mut self, value: Value) -> String {
-        self.params.push(value);
-        match self.backend {
-            DbBackend::Postgres => format!("${}", self.params.len()),
-            _ => "?".to_owned(),
-        }
-    }
-
-    fn path(&mut self, path: &MetaPath) -> String {
-        match self.backend {
-            DbBackend::Postgres => format!("{}::text[]", self.bind(path.postgres_array().into())),
-            _ => self.bind(path.sqlite_path().into()),
-        }
-    }
-
-    fn into_expr(self) -> SimpleExpr {
-        Expr::cust_with_values(self.text, self.params)
+/// A metadata path as a bound JSON path argument.
+fn bind_path(sql: &mut Sql, path: &MetaPath) -> String {
+    match sql.backend {
+        DbBackend::Postgres => format!("{}::text[]", sql.bind(path.postgres_array())),
+        _ => sql.bind(path.sqlite_path()),
     }
 }
 
@@ -60,7 +30,11 @@ const META: &str = "\"process_runs\".\"meta\"";
 
 /// The text of the JSON scalar at the path, or NULL for a missing key, an object or an array.
 fn scalar_text(sql: &mut Sql, path: &MetaPath) -> String {
-    let (a, b, c) = (sql.path(path), sql.path(path), sql.path(path));
+    let (a, b, c) = (
+        bind_path(sql, path),
+        bind_path(sql, path),
+        bind_path(sql, path),
+    );
     match sql.backend {
         DbBackend::Postgres => format!(
             "(CASE jsonb_typeof({META} #> {a}) WHEN 'string' THEN {META} #>> {b} \
@@ -81,18 +55,13 @@ pub(crate) fn meta_condition(backend: DbBackend, path: &MetaPath, values: &[Stri
         let candidates: Vec<String> = values
             .iter()
             .flat_map(|v| spellings(v))
-            .map(|leaf| {
-                format!(
-                    "{META} @> {}::jsonb",
-                    sql.bind(path.nest(leaf).to_string().into())
-                )
-            })
+            .map(|leaf| format!("{META} @> {}::jsonb", sql.bind(path.nest(leaf).to_string())))
             .collect();
         let prefilter = format!("({}) AND ", candidates.join(" OR "));
         sql.text.push_str(&prefilter);
     }
     let text = scalar_text(&mut sql, path);
-    let placeholders: Vec<String> = values.iter().map(|v| sql.bind(v.clone().into())).collect();
+    let placeholders: Vec<String> = values.iter().map(|v| sql.bind(v.clone())).collect();
     let condition = format!("{text} IN ({})", placeholders.join(", "));
     sql.text.push_str(&condition);
     sql.into_expr()
@@ -103,7 +72,7 @@ pub(crate) fn meta_condition(backend: DbBackend, path: &MetaPath, values: &[Stri
 pub(crate) fn meta_key_contains(backend: DbBackend, path: &MetaPath, pattern: &str) -> SimpleExpr {
     let mut sql = Sql::new(backend);
     let text = scalar_text(&mut sql, path);
-    let p = sql.bind(pattern.into());
+    let p = sql.bind(pattern.to_owned());
     sql.text = format!("lower({text}) LIKE {p} ESCAPE '\\'");
     sql.into_expr()
 }
@@ -111,7 +80,7 @@ pub(crate) fn meta_key_contains(backend: DbBackend, path: &MetaPath, pattern: &s
 /// Some top-level scalar of the metadata, as filter text, contains `pattern`.
 pub(crate) fn any_meta_contains(backend: DbBackend, pattern: &str) -> SimpleExpr {
     let mut sql = Sql::new(backend);
-    let p = sql.bind(pattern.into());
+    let p = sql.bind(pattern.to_owned());
     sql.text = match backend {
         DbBackend::Postgres => format!(
             "EXISTS (SELECT 1 FROM jsonb_each(CASE WHEN jsonb_typeof({META}) = 'object' \
@@ -154,7 +123,7 @@ pub(crate) fn search_document_matches(text: &str) -> SimpleExpr {
 /// values are NULL (sorted last by the caller).
 pub(crate) fn meta_sort_key(backend: DbBackend, path: &MetaPath) -> SimpleExpr {
     let mut sql = Sql::new(backend);
-    let p = sql.path(path);
+    let p = bind_path(&mut sql, path);
     sql.text = match backend {
         // A JSON null sorts with the missing values, as json_extract makes it on SQLite.
         DbBackend::Postgres => format!("NULLIF({META} #> {p}, 'null'::jsonb)"),
@@ -166,7 +135,7 @@ pub(crate) fn meta_sort_key(backend: DbBackend, path: &MetaPath) -> SimpleExpr {
 /// Runs whose live step run for `step_id` failed (each run once: it is a semi-join).
 pub(crate) fn failed_at(backend: DbBackend, step_id: i64) -> SimpleExpr {
     let mut sql = Sql::new(backend);
-    let id = sql.bind(step_id.into());
+    let id = sql.bind(step_id);
     sql.text = format!(
         "EXISTS (SELECT 1 FROM \"step_runs\" AS sr WHERE sr.\"run_id\" = \"process_runs\".\"id\" \
          AND sr.\"step_id\" = {id} AND sr.\"status\" = 'failed' AND sr.\"deleted_at\" IS NULL)"
