@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod change;
 pub mod entities;
 pub mod fields;
+pub mod kpis;
 pub mod lifecycle;
 pub mod process;
 pub mod request_log;
