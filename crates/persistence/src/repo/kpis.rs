@@ -18,7 +18,7 @@ use procdash_domain::analytics::{BucketKind, BucketRange};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use tracing::instrument;
 
@@ -452,7 +452,7 @@ pub async fn rebuild(
     process_id: Option<i64>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<RollupSummary, PersistenceError> {
-    let txn = db.begin().await?;
+    let txn = tx::begin_write(db).await?;
     lock(&txn).await?;
     if let Some(id) = process_id {
         processes::find_live(&txn, id).await?;
