@@ -15,6 +15,7 @@ mod m20261125_000009_create_job_runs;
 mod m20261126_000010_add_runs_entity_index;
 mod m20261202_000011_index_run_meta;
 mod m20261202_000012_create_run_search;
+mod m20261202_000013_create_kpi_rollups;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_add_runs_entity_index::Migration),
             Box::new(m20261202_000011_index_run_meta::Migration),
             Box::new(m20261202_000012_create_run_search::Migration),
+            Box::new(m20261202_000013_create_kpi_rollups::Migration),
         ]
     }
 }

@@ -28,6 +28,8 @@ mod helpers;
 #[cfg(test)]
 mod jobs;
 #[cfg(test)]
+mod kpis;
+#[cfg(test)]
 mod lifecycle;
 #[cfg(test)]
 mod meta_filters;

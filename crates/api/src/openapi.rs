@@ -5,13 +5,14 @@ use utoipa::OpenApi;
 
 use crate::dto::{
     api_key, change, dashboards as dashboards_dto, entities as entities_dto, fields as fields_dto,
-    lifecycle as lifecycle_dto, process, request_log, run, run_metadata as run_metadata_dto,
-    search as search_dto, step, step_run, system,
+    kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log, run,
+    run_metadata as run_metadata_dto, search as search_dto, step, step_run, system,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
     api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    lifecycle, processes, run_metadata, runs, search, step_runs, steps, system as system_handlers,
+    kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
+    system as system_handlers,
 };
 use crate::pagination::PageResponse;
 
@@ -47,6 +48,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         fields::searchable_fields, fields::filter_metadata,
         run_metadata::update_run_metadata,
         entities::entity_runs,
+        kpis::process_kpis, kpis::forecast_process_kpi, kpis::export_process_kpis,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -79,6 +81,8 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         run_metadata_dto::UpdateRunMetadataRequest,
         entities_dto::EntityRunResponse, entities_dto::FailedStepResponse,
         PageResponse<entities_dto::EntityRunResponse>,
+        kpis_dto::KpiResponse, kpis_dto::KpiBucketResponse, kpis_dto::AnomalyResponse,
+        kpis_dto::ForecastResponse, kpis_dto::ForecastPointResponse,
     )),
     modifiers(&SecuritySchemes),
     tags(
@@ -95,6 +99,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         (name = "history", description = "The change history of one record"),
         (name = "audit", description = "The change log, its export and its hash chain (admin)"),
         (name = "database", description = "Export, backup and restore (admin)"),
+        (name = "kpis", description = "Process KPIs, anomalies, forecasts and their export"),
     )
 )]
 pub struct ApiDoc;

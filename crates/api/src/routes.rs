@@ -7,7 +7,7 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 use crate::error::ApiError;
 use crate::handlers::{
     api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    lifecycle, processes, run_metadata, runs, search, step_runs, steps,
+    kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -73,6 +73,21 @@ pub fn api_routes() -> RouteTable {
         Method::GET,
         "/processes/{process_id}/filter-metadata",
         fields::filter_metadata,
+    );
+    t.add(
+        Method::GET,
+        "/processes/{process_id}/kpis",
+        kpis::process_kpis,
+    );
+    t.add(
+        Method::GET,
+        "/processes/{process_id}/kpis/forecast",
+        kpis::forecast_process_kpi,
+    );
+    t.add(
+        Method::GET,
+        "/processes/{process_id}/kpis/export",
+        kpis::export_process_kpis,
     );
     t.add(
         Method::GET,

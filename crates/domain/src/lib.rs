@@ -3,6 +3,7 @@
 //!
 //! This crate has no I/O, no ORM and no HTTP so that other services can embed the rules alone.
 
+pub mod analytics;
 pub mod api_key;
 pub mod dashboard;
 pub mod entity_journey;

@@ -192,6 +192,14 @@ async fn copy_all(conn: &mut sqlx::SqliteConnection) -> Result<(), PersistenceEr
         .await
         .map_err(db_err)?;
     }
+    // The KPI tables are derived from the runs: emptied, the KPI job refills them from the
+    // restored runs (its watermark starts over).
+    for table in crate::repo::kpis::DERIVED_TABLES {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM main.{table}")))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
     sqlx::query("COMMIT")
         .execute(&mut *conn)
         .await

@@ -50,6 +50,19 @@ pub enum Command {
     /// Data lifecycle maintenance.
     #[command(subcommand)]
     Cleanup(CleanupCommand),
+    /// KPI rollups.
+    #[command(subcommand)]
+    Kpis(KpisCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KpisCommand {
+    /// Recompute the KPI rollups from the runs, with a progress bar.
+    Rebuild {
+        /// Only this process (default: every process).
+        #[arg(long)]
+        process: Option<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

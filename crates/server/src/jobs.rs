@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{Months, Utc};
 use procdash_api::AppState;
 use procdash_persistence::audit::chain;
-use procdash_persistence::repo::{jobs, neutralization, request_logs};
+use procdash_persistence::repo::{jobs, kpis, neutralization, request_logs};
 use procdash_persistence::{Actor, ConnectionTrait, DbBackend, TransactionTrait};
 
 use crate::settings::{Settings, parse_list};
@@ -21,6 +21,7 @@ pub enum Job {
     Archive,
     PurgeRequestLog,
     AutoNeutralize,
+    KpiRollups,
 }
 
 impl Job {
@@ -30,6 +31,7 @@ impl Job {
             Self::Archive => "archive_change_log",
             Self::PurgeRequestLog => "purge_request_log",
             Self::AutoNeutralize => "auto_neutralize",
+            Self::KpiRollups => "kpi_rollups",
         }
     }
 
@@ -41,7 +43,7 @@ impl Job {
 /// How many times this instance has run each coordinated job.
 #[derive(Debug, Default)]
 pub struct JobCounts {
-    runs: [std::sync::atomic::AtomicU64; 4],
+    runs: [std::sync::atomic::AtomicU64; 5],
 }
 
 impl JobCounts {
@@ -99,6 +101,12 @@ pub async fn run_job(state: &AppState, job: Job, settings: &JobSettings) {
                 "{} neutralized, {} failed",
                 b.neutralized.len(),
                 b.failed.len()
+            )
+        }),
+        Job::KpiRollups => kpis::refresh(&state.db).await.map(|s| {
+            format!(
+                "{} runs folded in, {} buckets recomputed",
+                s.runs_seen, s.buckets_recomputed
             )
         }),
     };
@@ -232,6 +240,13 @@ pub fn spawn_all(state: Arc<AppState>, settings: &Settings) -> Arc<JobCounts> {
         state.clone(),
         Job::PurgeRequestLog,
         secs(settings.purge_interval_seconds),
+        js.clone(),
+        counts.clone(),
+    );
+    spawn_coordinated(
+        state.clone(),
+        Job::KpiRollups,
+        secs(settings.kpi_interval_seconds),
         js.clone(),
         counts.clone(),
     );

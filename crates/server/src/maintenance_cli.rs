@@ -1,14 +1,15 @@
-//! `procdash backup`, `procdash export` and `procdash cleanup neutralize`.
+//! `procdash backup`, `procdash export`, `procdash cleanup neutralize` and
+//! `procdash kpis rebuild`.
 
 use std::io::Write;
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use procdash_api::export::tables;
-use procdash_persistence::repo::neutralization;
+use procdash_persistence::repo::{kpis, neutralization};
 use procdash_persistence::{Actor, DatabaseConnection, backup};
 
-use crate::cli::CleanupCommand;
+use crate::cli::{CleanupCommand, KpisCommand};
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -67,5 +68,30 @@ pub async fn cleanup(
     for id in &batch.neutralized {
         writeln!(stdout, "{id}")?;
     }
+    Ok(())
+}
+
+pub async fn kpis(
+    db: &DatabaseConnection,
+    command: KpisCommand,
+    stdout: &mut impl Write,
+) -> CliResult {
+    let KpisCommand::Rebuild { process } = command;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = kpis::rebuild(db, process, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    writeln!(
+        stdout,
+        "rebuilt KPI rollups from {} runs, {} buckets",
+        summary.runs_seen, summary.buckets_recomputed
+    )?;
     Ok(())
 }

@@ -8,12 +8,13 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 43] = [
+pub const ENV_KEYS: [&str; 44] = [
     "SEARCH_ALL_META",
     "HEALTH_CACHE_SECONDS",
     "STUCK_FACTOR",
     "STUCK_MIN_SECONDS",
     "LATE_AFTER_SECONDS",
+    "KPI_INTERVAL_SECONDS",
     "AUTO_NEUTRALIZE",
     "AUTO_NEUTRALIZE_BATCH",
     "NEUTRALIZE_KEEP_FIELDS",
@@ -113,6 +114,8 @@ pub struct Settings {
     pub archive_interval_seconds: u64,
     pub purge_interval_seconds: u64,
     pub seal_interval_seconds: u64,
+    /// Interval of the `kpi_rollups` job (1..=10 seconds).
+    pub kpi_interval_seconds: u64,
     /// Names this instance in job claims; random when unset.
     pub instance_id: Option<String>,
     pub max_restore_bytes: usize,
@@ -167,6 +170,7 @@ impl Default for Settings {
             archive_interval_seconds: 3600,
             purge_interval_seconds: 3600,
             seal_interval_seconds: 5,
+            kpi_interval_seconds: 5,
             instance_id: None,
             max_restore_bytes: 1024 * 1024 * 1024,
             search_all_meta: false,
@@ -297,6 +301,9 @@ impl Settings {
         ];
         if let Some((key, _)) = intervals.iter().find(|(_, v)| *v == 0) {
             return bad(key, "must be at least 1 second");
+        }
+        if !(1..=10).contains(&self.kpi_interval_seconds) {
+            return bad("KPI_INTERVAL_SECONDS", "must be between 1 and 10 seconds");
         }
         if !(1..=1000).contains(&self.auto_neutralize_batch) {
             return bad("AUTO_NEUTRALIZE_BATCH", "must be between 1 and 1000");

@@ -294,3 +294,26 @@ fn backup_export_and_cleanup_from_the_command_line() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[test]
+fn kpis_rebuild_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = procdash(dir.path())
+        .args(["kpis", "rebuild"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("rebuilt KPI rollups from 0 runs, 0 buckets")
+    );
+    let missing = procdash(dir.path())
+        .args(["kpis", "rebuild", "--process", "4242"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("process 4242 not found"));
+}

@@ -5,6 +5,7 @@ pub mod change;
 pub mod dashboards;
 pub mod entities;
 pub mod fields;
+pub mod kpis;
 pub mod lifecycle;
 pub mod process;
 pub mod request_log;

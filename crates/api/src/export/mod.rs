@@ -3,4 +3,5 @@
 
 pub mod changes;
 pub mod file_stream;
+pub mod kpis;
 pub mod tables;

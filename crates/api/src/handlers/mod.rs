@@ -11,6 +11,7 @@ pub mod db_admin;
 pub mod entities;
 pub mod fields;
 pub mod history;
+pub mod kpis;
 pub mod lifecycle;
 pub mod processes;
 pub mod run_metadata;

@@ -7,6 +7,7 @@ pub mod deletion;
 pub mod entities;
 pub mod fields;
 pub mod jobs;
+pub mod kpis;
 pub mod neutralization;
 pub mod processes;
 pub mod request_logs;
