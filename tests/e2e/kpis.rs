@@ -423,7 +423,7 @@ async fn forecast_follows_the_weekly_pattern() {
         .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["model"], "holt_winters_additive");
+    assert_eq!(body["model"], "mstl_ets");
     assert_eq!(body["history_buckets"], 56);
     let points = body["points"].as_array().unwrap();
     assert_eq!(points.len(), 14);

@@ -170,7 +170,7 @@ pub struct ForecastResponse {
     pub metric: String,
     /// day or hour.
     pub bucket: String,
-    /// holt_winters_additive, or holt_linear when the history holds fewer than two seasons.
+    /// mstl_ets (MSTL with an AutoETS trend), or ets when the history holds fewer than two seasons.
     pub model: String,
     /// How many buckets of history the model was fitted on.
     pub history_buckets: usize,

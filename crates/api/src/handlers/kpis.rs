@@ -127,8 +127,9 @@ fn metric_series(metric: &str, buckets: &[KpiBucket]) -> Vec<f64> {
     }
 }
 
-/// A forecast of a KPI with a 95 % interval: additive Holt-Winters with weekly seasonality for
-/// days and daily seasonality for hours, fitted on the complete buckets since the first run.
+/// A forecast of a KPI with a 95 % interval: MSTL with an AutoETS trend (augurs), with weekly
+/// seasonality for days and daily seasonality for hours, fitted on the complete buckets since the
+/// first run.
 #[utoipa::path(
     get, path = "/api/v1/processes/{process_id}/kpis/forecast", tag = "kpis",
     params(("process_id" = i64, Path, description = "Process id"), ForecastQuery),

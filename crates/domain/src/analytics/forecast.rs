@@ -1,9 +1,12 @@
-//! Forecasts of a KPI series: additive Holt-Winters (ETS(A,A,A)) with the season of the bucket
-//! kind (7 days, 24 hours), or Holt's linear trend when the history holds fewer than two
-//! seasons. The smoothing parameters are chosen on a fixed grid by the smallest sum of squared
-//! one-step-ahead errors. The 95 % interval is `±1.96·σ·√v_h` with σ² the mean squared
-//! one-step error and `v_h = 1 + Σ_{j<h} (α(1 + jβ) + γ·[j mod m = 0])²` (Hyndman et al.,
-//! *Forecasting with Exponential Smoothing*, class 1 variance).
+//! Forecasts of a KPI series with the `augurs` crates: MSTL (`augurs-mstl`) takes the season of
+//! the bucket kind (7 days, 24 hours) out of the history, AutoETS (`augurs-ets`) forecasts the
+//! deseasonalised rest and the last season is added back. With fewer than two seasons of history
+//! the series is forecast by AutoETS alone (non-seasonal). The 95 % interval is the one AutoETS
+//! gives for the trend, shifted by the seasonal term.
+
+use augurs_core::{Fit, Predict};
+use augurs_ets::AutoETS;
+use augurs_mstl::MSTLModel;
 
 use crate::FieldError;
 
@@ -11,23 +14,24 @@ use crate::FieldError;
 pub const MIN_HISTORY: usize = 14;
 /// The largest horizon.
 pub const MAX_HORIZON: usize = 90;
-/// z for a two-sided 95 % interval.
-const Z95: f64 = 1.959_964;
-
-const GRID: [f64; 7] = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9];
-const TREND_GRID: [f64; 4] = [0.01, 0.05, 0.1, 0.3];
+/// Level of the prediction interval.
+const LEVEL: f64 = 0.95;
+/// AutoETS search: any error and trend, no seasonal component (MSTL handles the season).
+const ETS_SPEC: &str = "ZZN";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Model {
-    HoltWintersAdditive,
-    HoltLinear,
+    /// MSTL decomposition with an AutoETS trend model.
+    MstlEts,
+    /// AutoETS without a season (fewer than two seasons of history).
+    Ets,
 }
 
 impl Model {
     pub fn name(self) -> &'static str {
         match self {
-            Self::HoltWintersAdditive => "holt_winters_additive",
-            Self::HoltLinear => "holt_linear",
+            Self::MstlEts => "mstl_ets",
+            Self::Ets => "ets",
         }
     }
 }
@@ -45,11 +49,8 @@ pub struct Forecast {
     pub points: Vec<ForecastPoint>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Params {
-    alpha: f64,
-    beta: f64,
-    gamma: f64,
+fn model_error(e: impl std::fmt::Display) -> FieldError {
+    FieldError::new("history", format!("no model could be fitted: {e}"))
 }
 
 /// Forecasts `horizon` steps after `history` (oldest first) with season length `season`.
@@ -75,91 +76,52 @@ pub fn forecast(
             ),
         ));
     }
+    if history.iter().any(|v| !v.is_finite()) {
+        return Err(FieldError::new(
+            "history",
+            "the history holds a non-finite value",
+        ));
+    }
+    let ets = AutoETS::new(1, ETS_SPEC).map_err(model_error)?;
     let seasonal = season >= 2 && history.len() >= 2 * season;
-    let (model, m) = if seasonal {
-        (Model::HoltWintersAdditive, season)
+    let (model, predicted) = if seasonal {
+        let fitted = MSTLModel::new(vec![season], ets.into_trend_model())
+            .fit(history)
+            .map_err(model_error)?;
+        let predicted = fitted.predict(horizon, Some(LEVEL)).map_err(model_error)?;
+        (Model::MstlEts, predicted)
     } else {
-        (Model::HoltLinear, 1)
+        let fitted = ets.fit(history).map_err(model_error)?;
+        let predicted = fitted.predict(horizon, Some(LEVEL)).map_err(model_error)?;
+        (Model::Ets, predicted)
     };
-    let gammas: &[f64] = if seasonal { &GRID } else { &[0.0] };
-    let mut best: Option<(f64, Params)> = None;
-    for &alpha in &GRID {
-        for &beta in &TREND_GRID {
-            for &gamma in gammas {
-                let p = Params { alpha, beta, gamma };
-                let sse = fit(history, m, p, seasonal).0;
-                if best.is_none_or(|(b, _)| sse < b) {
-                    best = Some((sse, p));
-                }
-            }
-        }
+    let Some(intervals) = predicted.intervals else {
+        return Err(model_error("the model gave no prediction interval"));
+    };
+    if predicted.point.len() != horizon
+        || intervals.lower.len() != horizon
+        || intervals.upper.len() != horizon
+    {
+        return Err(model_error("the model gave a forecast of the wrong length"));
     }
-    let Some((sse, p)) = best else {
-        return Err(FieldError::new("history", "no model could be fitted"));
-    };
-    let (_, level, trend, seasons) = fit(history, m, p, seasonal);
-    let sigma2 = sse / history.len() as f64;
-    let n = history.len();
-    let mut var_sum = 0.0;
-    let points = (1..=horizon)
-        .map(|h| {
-            if h > 1 {
-                let j = (h - 1) as f64;
-                let s = if seasonal && (h - 1) % m == 0 {
-                    p.gamma
-                } else {
-                    0.0
-                };
-                var_sum += (p.alpha * (1.0 + j * p.beta) + s).powi(2);
+    let clamp = |v: f64| v.clamp(bounds.0, bounds.1);
+    let points = predicted
+        .point
+        .iter()
+        .zip(&intervals.lower)
+        .zip(&intervals.upper)
+        .map(|((&value, &lower), &upper)| {
+            if !(value.is_finite() && lower.is_finite() && upper.is_finite()) {
+                return Err(model_error("the model gave a non-finite forecast"));
             }
-            let s = if seasonal {
-                seasons[(n + h - 1) % m]
-            } else {
-                0.0
-            };
-            let value = level + h as f64 * trend + s;
-            let half = Z95 * (sigma2 * (1.0 + var_sum)).sqrt();
-            let clamp = |v: f64| v.clamp(bounds.0, bounds.1);
-            ForecastPoint {
+            Ok(ForecastPoint {
                 value: clamp(value),
-                lower: clamp(value - half),
-                upper: clamp(value + half),
-            }
+                lower: clamp(lower.min(value)),
+                upper: clamp(upper.max(value)),
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Forecast { model, points })
-}
-
-/// Runs the smoother over the history: (SSE of one-step errors, final level, final trend,
-/// seasonal terms indexed by position mod m).
-fn fit(y: &[f64], m: usize, p: Params, seasonal: bool) -> (f64, f64, f64, Vec<f64>) {
-    let mut seasons = vec![0.0; m];
-    let (mut level, mut trend);
-    if seasonal {
-        let first: f64 = y[..m].iter().sum::<f64>() / m as f64;
-        let second: f64 = y[m..2 * m].iter().sum::<f64>() / m as f64;
-        level = first;
-        trend = (second - first) / m as f64;
-        for (i, s) in seasons.iter_mut().enumerate() {
-            *s = (y[i] - first + y[m + i] - second) / 2.0;
-        }
-    } else {
-        level = y[0];
-        trend = y[1] - y[0];
-    }
-    let mut sse = 0.0;
-    for (t, &obs) in y.iter().enumerate().skip(1) {
-        let s = if seasonal { seasons[t % m] } else { 0.0 };
-        let predicted = level + trend + s;
-        sse += (obs - predicted).powi(2);
-        let previous = level;
-        level = p.alpha * (obs - s) + (1.0 - p.alpha) * (level + trend);
-        trend = p.beta * (level - previous) + (1.0 - p.beta) * trend;
-        if seasonal {
-            seasons[t % m] = p.gamma * (obs - level) + (1.0 - p.gamma) * s;
-        }
-    }
-    (sse, level, trend, seasons)
 }
 
 /// Mean absolute percentage error of `predicted` against `actual` (entries with actual 0 are
@@ -197,7 +159,7 @@ mod tests {
     fn weekly_peak_is_forecast_highest() {
         let history = synthetic_weekly(56);
         let f = forecast(&history, 7, 14, (0.0, f64::INFINITY)).unwrap();
-        assert_eq!(f.model, Model::HoltWintersAdditive);
+        assert_eq!(f.model, Model::MstlEts);
         // Day 56 has index 0 in the pattern, so the peak (index 4) is at horizon steps 5 and 12.
         let week = &f.points[..7];
         let peak = (0..7)
@@ -235,7 +197,27 @@ mod tests {
         assert!(e.message.contains("at least 14"));
         assert!(forecast(&synthetic_weekly(30), 7, 0, (0.0, 1e9)).is_err());
         assert!(forecast(&synthetic_weekly(30), 7, 91, (0.0, 1e9)).is_err());
-        let holt = forecast(&synthetic_weekly(20), 24, 3, (0.0, 1e9)).unwrap();
-        assert_eq!(holt.model, Model::HoltLinear);
+        let ets = forecast(&synthetic_weekly(20), 24, 3, (0.0, 1e9)).unwrap();
+        assert_eq!(ets.model, Model::Ets);
+    }
+
+    #[test]
+    fn flat_and_sparse_histories_are_forecast() {
+        let zeros = vec![0.0; 56];
+        let mut sparse = vec![0.0; 56];
+        sparse[20] = 1.0;
+        let flat_rate = vec![100.0; 30];
+        for (history, season, bounds) in [
+            (&zeros, 7, (0.0, f64::MAX)),
+            (&sparse, 7, (0.0, f64::MAX)),
+            (&flat_rate, 7, (0.0, 100.0)),
+            (&zeros[..20].to_vec(), 24, (0.0, f64::MAX)),
+        ] {
+            let f = forecast(history, season, 14, bounds).unwrap();
+            for p in &f.points {
+                assert!(p.lower <= p.value && p.value <= p.upper, "{p:?}");
+                assert!(bounds.0 <= p.lower && p.upper <= bounds.1);
+            }
+        }
     }
 }
