@@ -214,3 +214,30 @@ async fn nul_characters_are_refused_not_500() {
     let run = app.run(id(&run)).await;
     assert_eq!(run["steps"][0]["status"], "pending");
 }
+
+/// A query parameter no route knows is a 422 naming it, on every kind of route: never ignored.
+#[tokio::test]
+async fn unknown_query_parameters_are_refused_everywhere() {
+    let app = spawn_app().await;
+    let p = id(&app.create_process("unknown", 1).await);
+    for path in [
+        "/processes/?clinic=x".to_owned(),
+        "/api-keys/?clinic=x".to_owned(),
+        "/audit-logs/?clinic=x".to_owned(),
+        "/audit/changes?clinic=x".to_owned(),
+        "/admin/cleanup/stats?clinic=x".to_owned(),
+        format!("/processes/{p}/history?clinic=x"),
+        format!("/processes/{p}/kpis?clinic=x"),
+        format!("/processes/{p}/kpis/forecast?clinic=x"),
+        format!("/dashboard/overview/{p}?clinic=x"),
+    ] {
+        let res = app.get(&path).await;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 422, "{path}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("clinic"),
+            "{path}: {body}"
+        );
+    }
+}

@@ -13,6 +13,7 @@ use procdash_domain::page::MAX_PAGE_SIZE;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// Page number, from 1.
     #[param(minimum = 1, maximum = 1000000000, default = 1, example = 1)]

@@ -90,6 +90,7 @@ impl ChangeResponse {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ChangeParams {
     #[param(example = "run")]
     pub entity: Option<String>,
@@ -125,6 +126,7 @@ impl ChangeParams {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// csv (default) or xlsx.
     #[param(example = "csv")]
@@ -175,6 +177,7 @@ pub struct VerifyChainResponse {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct HistoryParams {
     #[param(minimum = 1, maximum = 1000000000, default = 1)]
     pub page: Option<i64>,

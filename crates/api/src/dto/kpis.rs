@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 /// The range and width of the buckets.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct KpiQuery {
     /// First instant: an ISO date (its UTC midnight) or an RFC 3339 date-time. Default: 29 days
     /// before the day of `to`.
@@ -28,6 +29,7 @@ pub struct KpiQuery {
 /// The same parameters as the KPI listing, and the file format.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct KpiExportQuery {
     /// csv (default) or xlsx.
     #[param(example = "csv")]
@@ -44,12 +46,13 @@ pub struct KpiExportQuery {
 /// A forecast request.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ForecastQuery {
     /// runs_started (default), runs_failed or success_rate.
     #[param(example = "runs_started")]
     pub metric: Option<String>,
     /// Buckets to forecast, 1..=90 (default 14).
-    #[param(example = 14)]
+    #[param(minimum = 1, maximum = 90, default = 14, example = 14)]
     pub horizon: Option<i64>,
     /// day (default; weekly seasonality) or hour (daily seasonality).
     #[param(example = "day")]

@@ -61,6 +61,7 @@ pub struct NeutralizeResponse {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CleanupStatsParams {
     /// How many sample ids to return (1..=1000, default 10).
     #[param(minimum = 1, maximum = 1000, default = 10)]
@@ -75,6 +76,7 @@ pub struct CleanupStatsResponse {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CleanupParams {
     /// 1..=1000, default 100.
     #[param(minimum = 1, maximum = 1000, default = 100)]
@@ -95,6 +97,7 @@ pub struct CleanupResponse {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct RestoreParams {
     /// Default true: validate the upload and change nothing.
     #[param(default = true)]

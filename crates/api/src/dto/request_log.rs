@@ -45,6 +45,7 @@ impl From<RequestLog> for RequestLogResponse {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct RequestLogParams {
     pub api_key_id: Option<i64>,
     #[param(example = "GET")]
@@ -67,6 +68,7 @@ pub struct RequestLogParams {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct StatsParams {
     /// Window in hours, 1..=8760 (default 24).
     #[param(minimum = 1, maximum = 8760, default = 24)]
