@@ -62,3 +62,65 @@ async fn concurrent_step_updates_never_leave_a_stale_run_status() {
         );
     }
 }
+
+/// With SQLite's busy timeout at zero, any writer that met another at the write lock would fail
+/// at once with "database is locked". The in-process write gate queues the server's writers
+/// (requests, the request-log writer, the usage flusher and the jobs) so that none ever does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn server_writers_never_meet_at_the_sqlite_lock() {
+    let app = crate::helpers::spawn_with(|s| {
+        s.sqlite_busy_timeout_ms = 0;
+        s.request_log_buffer = 1;
+        s.usage_flush_seconds = 1;
+        s.seal_interval_seconds = 1;
+        s.kpi_interval_seconds = 1;
+    })
+    .await;
+    let p = app.create_process("p", 3).await;
+    let process_id = id(&p);
+    let handles: Vec<_> = (0..160)
+        .map(|i| {
+            let client = app.client.clone();
+            let runs = app.api("/runs/");
+            let base = app.api("/step-runs/");
+            tokio::spawn(async move {
+                let created = client
+                    .post(runs)
+                    .json(&json!({"process_id": process_id, "entity_id": format!("E{i}")}))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if created.status() != 201 {
+                    return Err(format!("create: {}", created.status()));
+                }
+                let run: serde_json::Value = created.json().await.map_err(|e| e.to_string())?;
+                for sr in step_run_ids(&run) {
+                    let patched = client
+                        .patch(format!("{base}{sr}"))
+                        .json(&json!({"status": "success"}))
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if patched.status() != 200 {
+                        return Err(format!("patch: {}", patched.status()));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for h in handles {
+        if let Err(e) = h.await.unwrap() {
+            failures.push(e);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} writes failed: {failures:?}",
+        failures.len()
+    );
+    let listed = app.get("/runs/?status=completed&size=1").await;
+    let body: serde_json::Value = listed.json().await.unwrap();
+    assert_eq!(body["total"], 160);
+}

@@ -45,6 +45,7 @@ pub struct Running {
 pub fn db_config(settings: &Settings) -> DbConfig {
     let mut config = DbConfig::new(settings.database_url.clone());
     config.max_connections = settings.database_max_connections;
+    config.sqlite_busy_timeout = std::time::Duration::from_millis(settings.sqlite_busy_timeout_ms);
     config
 }
 

@@ -8,7 +8,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 44] = [
+pub const ENV_KEYS: [&str; 45] = [
+    "SQLITE_BUSY_TIMEOUT_MS",
     "SEARCH_ALL_META",
     "HEALTH_CACHE_SECONDS",
     "STUCK_FACTOR",
@@ -68,6 +69,9 @@ pub enum LogFormat {
 pub struct Settings {
     pub database_url: String,
     pub database_max_connections: u32,
+    /// How long a SQLite writer of another process (the CLI) waits for the lock. The server's own
+    /// writers queue in-process at the write gate and never reach the busy handler.
+    pub sqlite_busy_timeout_ms: u64,
     pub host: String,
     pub port: u16,
     /// HTTP worker threads; 0 means one per core.
@@ -136,6 +140,7 @@ impl Default for Settings {
         Self {
             database_url: "sqlite://data/procdash.db".to_owned(),
             database_max_connections: 10,
+            sqlite_busy_timeout_ms: 10_000,
             host: "127.0.0.1".to_owned(),
             port: 8000,
             workers: 0,

@@ -11,7 +11,7 @@ pub mod redact;
 pub mod snapshot;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -106,6 +106,29 @@ pub async fn record(
     actor: &Actor,
     change: Change,
 ) -> Result<i64, PersistenceError> {
+    let inserted = row_of(actor, change).insert(db).await?;
+    Ok(inserted.id)
+}
+
+/// Writes several change-log rows in one statement (one round trip), in the given order, so the
+/// sealer chains them in that order.
+pub async fn record_many(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    changes: Vec<Change>,
+) -> Result<(), PersistenceError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let rows = changes.into_iter().map(|c| row_of(actor, c));
+    change_log::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The row for a change, with its payload hash.
+fn row_of(actor: &Actor, change: Change) -> change_log::ActiveModel {
     let occurred_at = clock::now();
     let changed = Value::from(changed_fields(
         change.before.as_ref(),
@@ -135,7 +158,7 @@ pub async fn record(
         deleted_at: None,
     };
     row.payload_hash = payload_hash_of(&row);
-    let inserted = change_log::ActiveModel {
+    change_log::ActiveModel {
         occurred_at: Set(row.occurred_at),
         entity: Set(row.entity),
         record_id: Set(row.record_id),
@@ -157,9 +180,6 @@ pub async fn record(
         updated_by: Set(row.updated_by),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(inserted.id)
 }
 
 #[cfg(test)]

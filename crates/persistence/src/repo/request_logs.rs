@@ -8,8 +8,9 @@ use sea_orm::{
     QueryOrder, QuerySelect, Select, Set,
 };
 
-use crate::PersistenceError;
 use crate::entities::request_log;
+use crate::{PersistenceError, tx};
+use sea_orm::DatabaseConnection;
 
 /// One handled request, as the request-log middleware saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,9 +52,9 @@ impl From<request_log::Model> for RequestLog {
     }
 }
 
-/// Writes a batch in one statement.
+/// Writes a batch in one statement (through the write gate: it is a writer like any other).
 pub async fn insert_batch(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     batch: Vec<RequestLog>,
 ) -> Result<(), PersistenceError> {
     if batch.is_empty() {
@@ -80,7 +81,9 @@ pub async fn insert_batch(
         updated_by: Set(None),
         deleted_at: Set(None),
     });
-    request_log::Entity::insert_many(rows).exec(db).await?;
+    let txn = tx::begin_write(db).await?;
+    request_log::Entity::insert_many(rows).exec(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -285,12 +288,14 @@ pub async fn key_usage(
 
 /// Deletes rows older than `before`; returns how many.
 pub async fn purge(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     before: DateTime<Utc>,
 ) -> Result<u64, PersistenceError> {
+    let txn = tx::begin_write(db).await?;
     let res = request_log::Entity::delete_many()
         .filter(request_log::Column::OccurredAt.lt(before))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     Ok(res.rows_affected)
 }

@@ -5,7 +5,7 @@ use procdash_domain::{
     NewRun, Page, Paging, ProcessRun, RunFilter, RunOrder, RunOrderField, RunSortKey, RunStatus,
     StepRun, StepStatus,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -54,7 +54,11 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    if !steps.is_empty() {
+    // RETURNING gives the created rows back, so nothing is read again after the writes, and the
+    // change rows go in one statement: 7 round trips on PostgreSQL whatever the number of steps.
+    let mut created = if steps.is_empty() {
+        Vec::new()
+    } else {
         let rows = steps.iter().map(|s| step_run::ActiveModel {
             run_id: Set(run.id),
             step_id: Set(s.id),
@@ -66,32 +70,32 @@ pub async fn create(
             updated_by: Set(actor.label()),
             ..Default::default()
         });
-        step_run::Entity::insert_many(rows).exec(&txn).await?;
-    }
-    let change = Change {
+        step_run::Entity::insert_many(rows)
+            .exec_with_returning(&txn)
+            .await?
+    };
+    created.sort_by_key(|m| (m.step_index, m.id));
+    let mut changes = Vec::with_capacity(created.len() + 1);
+    changes.push(Change {
         entity: "run",
         record_id: run.id,
         operation: "create",
         before: None,
         after: Some(snapshot::run(&run)),
-    };
-    audit::record(&txn, actor, change).await?;
-    for created in step_run::Entity::find()
-        .filter(step_run::Column::RunId.eq(run.id))
-        .all(&txn)
-        .await?
-    {
-        let change = Change {
-            entity: "step_run",
-            record_id: created.id,
-            operation: "create",
-            before: None,
-            after: Some(snapshot::step_run(&created)),
-        };
-        audit::record(&txn, actor, change).await?;
-    }
-    let step_runs = live_step_runs(&txn, run.id).await?;
+    });
+    changes.extend(created.iter().map(|m| Change {
+        entity: "step_run",
+        record_id: m.id,
+        operation: "create",
+        before: None,
+        after: Some(snapshot::step_run(m)),
+    }));
+    audit::record_many(&txn, actor, changes).await?;
     txn.commit().await?;
+    let step_runs = created
+        .into_iter()
+        .map(convert::step_run)
+        .collect::<Result<Vec<_>, _>>()?;
     convert::run(run, step_runs)
 }
 
@@ -105,6 +109,26 @@ pub(crate) async fn find_live(
         .one(db)
         .await?
         .ok_or_else(|| PersistenceError::not_found("run", id))
+}
+
+/// The live run of a step run, locked like [`lock_live`], found in one round trip (a step run
+/// never moves to another run). `None` when the step run or its run does not exist.
+pub(crate) async fn lock_live_of_step_run(
+    db: &impl ConnectionTrait,
+    step_run_id: i64,
+) -> Result<Option<process_run::Model>, PersistenceError> {
+    let run_id = Query::select()
+        .column(step_run::Column::RunId)
+        .from(step_run::Entity)
+        .and_where(step_run::Column::Id.eq(step_run_id))
+        .to_owned();
+    let mut query = process_run::Entity::find()
+        .filter(process_run::Column::Id.in_subquery(run_id))
+        .filter(process_run::Column::DeletedAt.is_null());
+    if db.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    Ok(query.one(db).await?)
 }
 
 /// A live run row, locked for the rest of the transaction on PostgreSQL. SQLite needs no row

@@ -44,10 +44,12 @@ pub async fn update(
     update: StepUpdate,
     last_modified_by: Option<String>,
 ) -> Result<StepRun, PersistenceError> {
-    // A step run never moves to another run, so its run id can be read before locking.
-    let run_id = find_live(db, id).await?.run_id;
     let txn = tx::begin_write(db).await?;
-    let run = runs::lock_live(&txn, run_id).await?;
+    let Some(run) = runs::lock_live_of_step_run(&txn, id).await? else {
+        // Only on the error path: tell a missing step run from a deleted run.
+        let run_id = find_live(&txn, id).await?.run_id;
+        return Err(PersistenceError::not_found("run", run_id));
+    };
     let current = find_live(&txn, id).await?;
     let state = StepRunState {
         status: convert::step_status(&current.status)?,
@@ -69,15 +71,16 @@ pub async fn update(
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
     let saved = model.update(&txn).await?;
-    let change = Change {
+    let mut changes = vec![Change {
         entity: "step_run",
         record_id: id,
         operation: "update",
         before: Some(before),
         after: Some(snapshot::step_run(&saved)),
-    };
-    audit::record(&txn, actor, change).await?;
-    recompute_run(&txn, actor, run, now).await?;
+    }];
+    changes.extend(recompute_change(&txn, actor, run, now).await?);
+    // Both change rows in one statement: 8 round trips on PostgreSQL, BEGIN and COMMIT included.
+    audit::record_many(&txn, actor, changes).await?;
     txn.commit().await?;
     convert::step_run(saved)
 }
@@ -152,13 +155,28 @@ fn precise(update: StepUpdate) -> StepUpdate {
     }
 }
 
-/// Re-derives a run's status and timestamps from its live step runs. The caller holds the lock.
+/// Re-derives a run's status and timestamps from its live step runs and records the change.
+/// The caller holds the lock.
 pub(crate) async fn recompute_run(
     db: &impl ConnectionTrait,
     actor: &Actor,
     run: process_run::Model,
     now: DateTime<Utc>,
 ) -> Result<(), PersistenceError> {
+    if let Some(change) = recompute_change(db, actor, run, now).await? {
+        audit::record(db, actor, change).await?;
+    }
+    Ok(())
+}
+
+/// Re-derives a run's status and timestamps and saves the run when they changed; returns the
+/// change for the caller to record (so it can batch it with its own).
+pub(crate) async fn recompute_change(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    run: process_run::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<Change>, PersistenceError> {
     // Only the current (latest) live step run of each step counts: a manual step run for a
     // step supersedes the earlier one.
     let raw: Vec<(i64, String)> = step_run::Entity::find()
@@ -187,7 +205,7 @@ pub(crate) async fn recompute_run(
     };
     let after = apply_run_status(previous, next, before, now);
     if previous == next && before == after {
-        return Ok(());
+        return Ok(None);
     }
     let before_snapshot = snapshot::run(&run);
     let mut model: process_run::ActiveModel = run.into();
@@ -197,15 +215,13 @@ pub(crate) async fn recompute_run(
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
     let saved = model.update(db).await?;
-    let change = Change {
+    Ok(Some(Change {
         entity: "run",
         record_id: saved.id,
         operation: "recompute",
         before: Some(before_snapshot),
         after: Some(snapshot::run(&saved)),
-    };
-    audit::record(db, actor, change).await?;
-    Ok(())
+    }))
 }
 
 /// One live step run.
