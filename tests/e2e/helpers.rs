@@ -14,8 +14,10 @@ pub struct TestApp {
     pub anonymous: reqwest::Client,
     pub admin_key: String,
     pub db: DatabaseConnection,
+    pub database_url: String,
     handle: ServerHandle,
-    _database: TestDatabase,
+    /// Owned by the first instance only; peers share it.
+    _database: Option<TestDatabase>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -24,8 +26,25 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database = TestDatabase::create().await;
+    let url = database.url.clone();
+    let mut app = start_on(&url, adjust, None).await;
+    app._database = Some(database);
+    app
+}
+
+/// Another instance on the same database as `first` (several instances behind one load
+/// balancer), with the same admin key.
+pub async fn spawn_peer(first: &TestApp, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    start_on(&first.database_url, adjust, Some(first.admin_key.clone())).await
+}
+
+async fn start_on(
+    database_url: &str,
+    adjust: impl FnOnce(&mut Settings),
+    admin_key: Option<String>,
+) -> TestApp {
     let mut settings = Settings {
-        database_url: database.url.clone(),
+        database_url: database_url.to_owned(),
         port: 0,
         workers: 2,
         database_max_connections: 8,
@@ -33,12 +52,16 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         ..Settings::default()
     };
     adjust(&mut settings);
-    let running = procdash_server::start(&settings, true)
+    // Peers must not migrate concurrently with a running first instance; it already did.
+    let running = procdash_server::start(&settings, admin_key.is_none())
         .await
         .expect("server starts");
     let handle = running.handle.clone();
     tokio::spawn(running.server);
-    let admin_key = create_key(&running.db, "admin", None).await;
+    let admin_key = match admin_key {
+        Some(k) => k,
+        None => create_key(&running.db, "admin", None).await,
+    };
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-api-key", admin_key.parse().expect("header value"));
     TestApp {
@@ -50,8 +73,9 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         anonymous: reqwest::Client::new(),
         admin_key,
         db: running.db,
+        database_url: database_url.to_owned(),
         handle,
-        _database: database,
+        _database: None,
     }
 }
 

@@ -145,6 +145,8 @@ async fn inspect_attached(
 /// live database as it was. The caller checked the file with [`inspect`] first.
 pub async fn restore_from(db: &DatabaseConnection, path: &Path) -> Result<(), PersistenceError> {
     sqlite_only(db)?;
+    // The restore is a writer like any other: it waits its turn at the write gate.
+    let _permit = crate::tx::write_permit(db).await?;
     let mut conn = db
         .get_sqlite_connection_pool()
         .acquire()

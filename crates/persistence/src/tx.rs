@@ -75,14 +75,7 @@ impl ConnectionTrait for WriteTxn {
 /// and then race to upgrade. PostgreSQL ignores the mode; there the callers lock the rows they
 /// recompute.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
-    let permit = match gate_of(db) {
-        Some(gate) => Some(
-            gate.acquire_owned()
-                .await
-                .map_err(|_| DbErr::Custom("the write gate is closed".into()))?,
-        ),
-        None => None,
-    };
+    let permit = write_permit(db).await?;
     let txn = db
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -93,6 +86,19 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
         txn,
         _permit: permit,
     })
+}
+
+/// Waits for this process's turn to write to a SQLite database (none needed on PostgreSQL), for
+/// writers that drive a raw connection themselves (the restore). Hold it until the commit.
+pub async fn write_permit(db: &DatabaseConnection) -> Result<Option<OwnedSemaphorePermit>, DbErr> {
+    match gate_of(db) {
+        Some(gate) => {
+            Ok(Some(gate.acquire_owned().await.map_err(|_| {
+                DbErr::Custom("the write gate is closed".into())
+            })?))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Gates by database file. Weak, so a gate lives only while someone holds or waits for a permit:

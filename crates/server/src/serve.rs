@@ -170,6 +170,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
                 Duration::from_secs(settings.health_cache_seconds),
             ),
     );
+    state.keys.follow_notices();
     let (stop_log, stop_log_rx) = tokio::sync::watch::channel(false);
     let log_writer = tokio::spawn(run_writer(rx, db.clone(), stop_log_rx));
     let job_counts = jobs::spawn_all(state.clone().into_inner(), settings);

@@ -1,10 +1,11 @@
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use procdash_domain::api_key::{ApiKey, KeyRejection, hash_key};
 use procdash_persistence::DatabaseConnection;
+use procdash_persistence::notify::{self, Notice};
 use procdash_persistence::repo::api_keys;
 use subtle::ConstantTimeEq;
 
@@ -20,11 +21,13 @@ struct Cached {
 
 /// Looks keys up by hash with a short cache, and counts their use in memory.
 ///
-/// Revoking or toggling through this instance evicts the key at once; expiry is checked on
-/// every request against the cached expires_at, so it is immediate too.
+/// Revoking or toggling through this instance evicts the key at once; through another instance
+/// on the same PostgreSQL database, as soon as its notice arrives (see [`KeyStore::follow_notices`]),
+/// and at the latest after the 30 s cache lifetime. Expiry is checked on every request against the
+/// cached expires_at, so it is immediate too.
 pub struct KeyStore {
     db: DatabaseConnection,
-    by_hash: Mutex<HashMap<String, Cached>>,
+    by_hash: Arc<Mutex<HashMap<String, Cached>>>,
     usage: Mutex<HashMap<i64, (u64, DateTime<Utc>)>>,
 }
 
@@ -39,7 +42,7 @@ impl KeyStore {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             db,
-            by_hash: Mutex::new(HashMap::new()),
+            by_hash: Arc::new(Mutex::new(HashMap::new())),
             usage: Mutex::new(HashMap::new()),
         }
     }
@@ -118,16 +121,35 @@ impl KeyStore {
 
     /// Drops a key from the cache after it changed on this instance.
     pub fn evict(&self, id: i64) {
-        if let Ok(mut cache) = self.by_hash.lock() {
-            cache.retain(|_, e| e.key.id != id);
-        }
+        evict_from(&self.by_hash, id);
     }
 
     /// Forgets every cached key (after a database restore replaced them).
     pub fn clear(&self) {
-        if let Ok(mut cache) = self.by_hash.lock() {
-            cache.clear();
-        }
+        clear_all(&self.by_hash);
+    }
+
+    /// Evicts keys that change through other instances: on PostgreSQL as their notices arrive
+    /// (after the listener (re)connects, when notices may have been missed, it forgets every
+    /// cached key); on SQLite, which has no notices, by polling the keys' latest change every
+    /// second. Call once, inside the runtime.
+    pub fn follow_notices(&self) {
+        let cache = self.by_hash.clone();
+        let Some(mut notices) = notify::subscribe(&self.db, notify::KEYS_CHANNEL) else {
+            tokio::spawn(poll_changes(self.db.clone(), cache));
+            return;
+        };
+        tokio::spawn(async move {
+            while let Some(notice) = notices.recv().await {
+                match notice {
+                    Notice::Message(id) => match id.parse::<i64>() {
+                        Ok(id) => evict_from(&cache, id),
+                        Err(_) => clear_all(&cache),
+                    },
+                    Notice::Resync => clear_all(&cache),
+                }
+            }
+        });
     }
 
     fn record_use(&self, id: i64, at: DateTime<Utc>) {
@@ -156,6 +178,37 @@ impl KeyStore {
                     entry.1 = entry.1.max(at);
                 }
             }
+        }
+    }
+}
+
+fn evict_from(cache: &Mutex<HashMap<String, Cached>>, id: i64) {
+    if let Ok(mut cache) = cache.lock() {
+        cache.retain(|_, e| e.key.id != id);
+    }
+}
+
+fn clear_all(cache: &Mutex<HashMap<String, Cached>>) {
+    if let Ok(mut cache) = cache.lock() {
+        cache.clear();
+    }
+}
+
+/// Forgets the cached keys whenever any key row changed since the last look.
+async fn poll_changes(db: DatabaseConnection, cache: Arc<Mutex<HashMap<String, Cached>>>) {
+    let mut seen = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        match api_keys::change_mark(&db).await {
+            Ok(mark) if mark != seen => {
+                if seen.is_some() {
+                    clear_all(&cache);
+                }
+                seen = mark;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "cannot poll API key changes"),
         }
     }
 }

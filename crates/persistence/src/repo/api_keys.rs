@@ -14,7 +14,7 @@ use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::api_key;
-use crate::{Actor, PersistenceError, clock, tx};
+use crate::{Actor, PersistenceError, clock, notify, tx};
 
 fn to_domain(m: api_key::Model) -> Result<ApiKey, PersistenceError> {
     Ok(ApiKey {
@@ -170,6 +170,8 @@ pub async fn toggle(
         after: Some(snapshot::api_key(&model)),
     };
     audit::record(&txn, actor, change).await?;
+    // Other instances evict the key from their caches when this commits.
+    notify::publish(&txn, notify::KEYS_CHANNEL, &id.to_string()).await?;
     txn.commit().await?;
     to_domain(model)
 }
@@ -217,6 +219,8 @@ pub async fn revoke(
         after: Some(snapshot::api_key(&model)),
     };
     audit::record(&txn, actor, change).await?;
+    // Other instances evict the key from their caches when this commits.
+    notify::publish(&txn, notify::KEYS_CHANNEL, &id.to_string()).await?;
     txn.commit().await?;
     to_domain(model)
 }
@@ -244,4 +248,19 @@ pub async fn add_usage(
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// The latest change to any key (keys are never deleted: revoking and toggling update the row).
+/// Instances without change notices (SQLite) poll it to know when to forget their cached keys.
+pub async fn change_mark(
+    db: &impl ConnectionTrait,
+) -> Result<Option<DateTime<Utc>>, PersistenceError> {
+    use sea_orm::QuerySelect;
+    let mark: Option<Option<DateTime<Utc>>> = api_key::Entity::find()
+        .select_only()
+        .column_as(api_key::Column::UpdatedAt.max(), "mark")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(mark.flatten())
 }
