@@ -124,3 +124,76 @@ async fn three_instances_round_robin_never_leave_a_stale_run_status() {
         );
     }
 }
+
+/// Redis for the shared-limit tests: TEST_REDIS_URL (CI sets it; the machine runs Redis).
+fn test_redis_url() -> Option<String> {
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Sends `n` requests with `key`, alternating between the instances; returns the statuses.
+async fn alternate(apps: &[&crate::helpers::TestApp], key: &str, n: usize) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..n {
+        let app = apps[i % apps.len()];
+        let res = client
+            .get(app.api("/processes/"))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    statuses
+}
+
+/// With RATE_LIMIT_STORE=redis the allowance holds for the sum of the instances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_rate_limit_holds_for_the_sum_of_two_instances() {
+    let Some(redis_url) = test_redis_url() else {
+        eprintln!("TEST_REDIS_URL is not set; the shared-limit test needs a Redis");
+        return;
+    };
+    let prefix = format!("procdash-test-{}", uuid::Uuid::new_v4());
+    let limited = |s: &mut procdash_server::Settings| {
+        s.rate_limit_enabled = true;
+        s.rate_limit_requests = 6;
+        s.rate_limit_period = 60;
+        s.rate_limit_store = procdash_server::settings::RateLimitStoreKind::Redis;
+        s.redis_url = redis_url.clone();
+        s.rate_limit_redis_prefix = prefix.clone();
+    };
+    let a = crate::helpers::spawn_with(limited).await;
+    let b = spawn_peer(&a, limited).await;
+    let user_key = create_key(&a.db, "user", None).await;
+    let statuses = alternate(&[&a, &b], &user_key, 10).await;
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 200, 429, 429, 429, 429],
+        "6 per minute across both instances"
+    );
+}
+
+/// Redis being down never refuses all traffic: each instance limits on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_redis_down_each_instance_limits_on_its_own() {
+    let limited = |s: &mut procdash_server::Settings| {
+        s.rate_limit_enabled = true;
+        s.rate_limit_requests = 3;
+        s.rate_limit_period = 60;
+        s.rate_limit_store = procdash_server::settings::RateLimitStoreKind::Redis;
+        // Nothing listens on port 1.
+        s.redis_url = "redis://127.0.0.1:1".to_owned();
+    };
+    let a = crate::helpers::spawn_with(limited).await;
+    let b = spawn_peer(&a, limited).await;
+    let user_key = create_key(&a.db, "user", None).await;
+    let statuses = alternate(&[&a, &b], &user_key, 8).await;
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 200, 429, 429],
+        "3 per minute on each instance"
+    );
+}

@@ -3,7 +3,7 @@ use std::time::Instant;
 
 use procdash_persistence::DatabaseConnection;
 
-use crate::auth::rate_limit::{Limiter, RateLimitConfig};
+use crate::auth::rate_limit::{RateLimitConfig, RateLimitStore, RedisStoreSettings};
 use crate::auth::{KeyStore, TokenService};
 use crate::request_log::RequestLogSink;
 
@@ -47,6 +47,8 @@ pub struct SecuritySettings {
     pub secret_key: Option<Vec<u8>>,
     pub token_minutes: i64,
     pub rate_limit: Option<RateLimitConfig>,
+    /// Keep allowances in Redis, shared by every instance (RATE_LIMIT_STORE=redis).
+    pub rate_limit_redis: Option<RedisStoreSettings>,
     /// Allowed CORS origins; `["*"]` allows any origin without credentials.
     pub cors_origins: Vec<String>,
     pub hsts: bool,
@@ -77,7 +79,7 @@ pub struct AppState {
     pub security: SecuritySettings,
     pub keys: KeyStore,
     pub tokens: Option<TokenService>,
-    pub limiter: Option<Limiter>,
+    pub limiter: Option<RateLimitStore>,
     pub request_log: RequestLogSink,
     pub lifecycle: LifecycleSettings,
     /// The late/stuck rule and its per-process limits, cached briefly.
@@ -96,7 +98,9 @@ impl AppState {
             .secret_key
             .as_deref()
             .map(|s| TokenService::new(s, security.token_minutes));
-        let limiter = security.rate_limit.map(Limiter::new);
+        let limiter = security
+            .rate_limit
+            .map(|c| RateLimitStore::new(c, security.rate_limit_redis.as_ref()));
         Self {
             keys: KeyStore::new(db.clone()),
             db,

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
-use procdash_api::auth::rate_limit::RateLimitConfig;
+use procdash_api::auth::rate_limit::{RateLimitConfig, RedisStoreSettings};
 use procdash_api::request_log::{RequestLogSink, run_writer};
 use procdash_api::{AppState, LifecycleSettings, SecuritySettings, ServiceInfo, app};
 use procdash_domain::api_key::NewApiKey;
@@ -11,7 +11,7 @@ use procdash_persistence::repo::api_keys;
 use procdash_persistence::{Actor, DatabaseConnection, DbConfig, connect, migrate};
 
 use crate::jobs;
-use crate::settings::{Settings, parse_list};
+use crate::settings::{RateLimitStoreKind, Settings, parse_list};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -101,6 +101,12 @@ fn security(settings: &Settings) -> Result<SecuritySettings, StartError> {
             requests: settings.rate_limit_requests,
             period: Duration::from_secs(settings.rate_limit_period),
             admin_requests: settings.rate_limit_admin_requests,
+        }),
+        rate_limit_redis: (settings.rate_limit_store == RateLimitStoreKind::Redis).then(|| {
+            RedisStoreSettings {
+                url: settings.redis_url.clone(),
+                prefix: settings.rate_limit_redis_prefix.clone(),
+            }
         }),
         cors_origins: parse_list(&settings.cors_origins).map_err(StartError::Config)?,
         hsts: settings.hsts_enabled,

@@ -8,7 +8,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 45] = [
+pub const ENV_KEYS: [&str; 48] = [
+    "RATE_LIMIT_STORE",
+    "REDIS_URL",
+    "RATE_LIMIT_REDIS_PREFIX",
     "SQLITE_BUSY_TIMEOUT_MS",
     "SEARCH_ALL_META",
     "HEALTH_CACHE_SECONDS",
@@ -56,6 +59,16 @@ pub const ENV_KEYS: [&str; 45] = [
     "SHUTDOWN_TIMEOUT_SECONDS",
 ];
 
+/// Where rate-limit allowances are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitStoreKind {
+    /// Per instance.
+    Memory,
+    /// In Redis at REDIS_URL, shared by every instance.
+    Redis,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -94,6 +107,11 @@ pub struct Settings {
     pub rate_limit_requests: u32,
     pub rate_limit_period: u64,
     pub rate_limit_admin_requests: u32,
+    pub rate_limit_store: RateLimitStoreKind,
+    /// Redis for shared rate limits. Secret when it carries a password: shown redacted.
+    pub redis_url: String,
+    /// Prefix of the rate-limit keys in Redis.
+    pub rate_limit_redis_prefix: String,
     /// Comma-separated list or JSON array of origins; "*" only when set explicitly.
     #[serde(deserialize_with = "string_or_list")]
     pub cors_origins: String,
@@ -160,6 +178,9 @@ impl Default for Settings {
             rate_limit_requests: 6000,
             rate_limit_period: 60,
             rate_limit_admin_requests: 30000,
+            rate_limit_store: RateLimitStoreKind::Memory,
+            redis_url: "redis://127.0.0.1:6379".to_owned(),
+            rate_limit_redis_prefix: "procdash".to_owned(),
             cors_origins: String::new(),
             hsts_enabled: false,
             trusted_proxies: String::new(),
@@ -329,6 +350,18 @@ impl Settings {
         if self.database_max_connections == 0 {
             return bad("DATABASE_MAX_CONNECTIONS", "must be greater than 0");
         }
+        if !["redis://", "rediss://", "redis+unix://", "unix://"]
+            .iter()
+            .any(|s| self.redis_url.starts_with(s))
+        {
+            return bad(
+                "REDIS_URL",
+                "must start with redis://, rediss://, redis+unix:// or unix://",
+            );
+        }
+        if self.rate_limit_redis_prefix.is_empty() {
+            return bad("RATE_LIMIT_REDIS_PREFIX", "must not be empty");
+        }
         Ok(())
     }
 
@@ -336,6 +369,7 @@ impl Settings {
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = redact_url(&self.database_url);
+        shown.redis_url = redact_url(&self.redis_url);
         shown.secret_key = self.secret_key.as_ref().map(|_| "***".to_owned());
         shown.bootstrap_admin_key = self.bootstrap_admin_key.as_ref().map(|_| "***".to_owned());
         toml_string(&shown)

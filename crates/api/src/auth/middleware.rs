@@ -28,7 +28,7 @@ pub async fn middleware(
     };
     req.extensions_mut().insert(AuthOutcome(outcome));
     let decision = match (&state.limiter, limit_key) {
-        (Some(limiter), Some((key, admin))) => Some(limiter.check(&key, admin)),
+        (Some(limiter), Some((key, admin))) => Some(limiter.check(&key, admin).await),
         _ => None,
     };
     if let Some(d) = decision.filter(|d| !d.allowed) {

@@ -99,6 +99,50 @@ impl Limiter {
     }
 }
 
+/// Where allowances are kept: this instance's memory, or Redis shared by every instance.
+pub enum RateLimitStore {
+    Memory(Limiter),
+    Redis(crate::auth::shared_limit::SharedLimiter),
+}
+
+/// A Redis store for the allowances (RATE_LIMIT_STORE=redis).
+#[derive(Debug, Clone)]
+pub struct RedisStoreSettings {
+    pub url: String,
+    /// Prefix of every Redis key, so deployments (and tests) sharing a Redis stay apart.
+    pub prefix: String,
+}
+
+impl RateLimitStore {
+    /// The configured store; a Redis URL the client refuses is logged and memory is used.
+    pub fn new(config: RateLimitConfig, redis: Option<&RedisStoreSettings>) -> Self {
+        let Some(r) = redis else {
+            return Self::Memory(Limiter::new(config));
+        };
+        match crate::auth::shared_limit::SharedLimiter::new(&r.url, &r.prefix, config) {
+            Ok(shared) => Self::Redis(shared),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot use Redis for rate limits; limiting per instance");
+                Self::Memory(Limiter::new(config))
+            }
+        }
+    }
+
+    pub async fn check(&self, key: &str, admin: bool) -> Decision {
+        match self {
+            Self::Memory(l) => l.check(key, admin),
+            Self::Redis(r) => r.check(key, admin).await,
+        }
+    }
+
+    pub fn shrink(&self) {
+        match self {
+            Self::Memory(l) => l.shrink(),
+            Self::Redis(r) => r.shrink(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
