@@ -42,6 +42,8 @@ mod openapi;
 #[cfg(test)]
 mod processes;
 #[cfg(test)]
+mod replica;
+#[cfg(test)]
 mod run_metadata;
 #[cfg(test)]
 mod runs;

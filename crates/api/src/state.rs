@@ -6,6 +6,7 @@ use procdash_persistence::DatabaseConnection;
 use crate::auth::rate_limit::{RateLimitConfig, RateLimitStore, RedisStoreSettings};
 use crate::auth::{KeyStore, TokenService};
 use crate::request_log::RequestLogSink;
+use procdash_persistence::replica::ReadHandle;
 
 /// Facts about this deployment that the API reports.
 #[derive(Debug, Clone)]
@@ -74,7 +75,10 @@ impl Default for LifecycleSettings {
 
 /// Shared by every handler.
 pub struct AppState {
+    /// The primary: every write, and every read that follows a write.
     pub db: DatabaseConnection,
+    /// Replica-safe reads (lists, search, dashboards, KPIs, exports, histories): use [`Self::read_db`].
+    pub reads: ReadHandle,
     pub info: ServiceInfo,
     pub security: SecuritySettings,
     pub keys: KeyStore,
@@ -103,6 +107,7 @@ impl AppState {
             .map(|c| RateLimitStore::new(c, security.rate_limit_redis.as_ref()));
         Self {
             keys: KeyStore::new(db.clone()),
+            reads: ReadHandle::primary_only(db.clone()),
             db,
             info,
             security,
@@ -113,6 +118,18 @@ impl AppState {
             health: crate::health::HealthService::default(),
             started: Instant::now(),
         }
+    }
+
+    /// Sends replica-safe reads through `reads` (a read replica).
+    pub fn with_reads(mut self, reads: ReadHandle) -> Self {
+        self.reads = reads;
+        self
+    }
+
+    /// Where a replica-safe read goes now: the replica while it is up and within the allowed
+    /// lag, else the primary.
+    pub fn read_db(&self) -> &DatabaseConnection {
+        self.reads.conn()
     }
 
     pub fn with_health(

@@ -13,6 +13,7 @@ pub mod entities;
 pub mod error;
 pub mod notify;
 pub mod paging;
+pub mod replica;
 pub mod repo;
 mod sql;
 #[cfg(feature = "testing")]

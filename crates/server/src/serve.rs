@@ -7,6 +7,7 @@ use procdash_api::auth::rate_limit::{RateLimitConfig, RedisStoreSettings};
 use procdash_api::request_log::{RequestLogSink, run_writer};
 use procdash_api::{AppState, LifecycleSettings, SecuritySettings, ServiceInfo, app};
 use procdash_domain::api_key::NewApiKey;
+use procdash_persistence::replica::ReadHandle;
 use procdash_persistence::repo::api_keys;
 use procdash_persistence::{Actor, DatabaseConnection, DbConfig, connect, migrate};
 
@@ -146,6 +147,24 @@ async fn bootstrap_admin(db: &DatabaseConnection, settings: &Settings) -> Result
     Ok(())
 }
 
+/// Replica-safe reads go to DATABASE_READ_URL when it is set (checked and measured every second).
+async fn read_handle(
+    db: &DatabaseConnection,
+    settings: &Settings,
+) -> Result<ReadHandle, StartError> {
+    let Some(url) = settings.database_read_url.as_deref() else {
+        return Ok(ReadHandle::primary_only(db.clone()));
+    };
+    ReadHandle::with_replica(
+        db.clone(),
+        url,
+        settings.database_max_connections,
+        Duration::from_secs_f64(settings.read_max_lag_seconds),
+    )
+    .await
+    .map_err(|e| StartError::Database(format!("DATABASE_READ_URL: {e}")))
+}
+
 /// Opens the database, applies migrations unless told not to, starts the background jobs and
 /// binds the server. The returned server future must be awaited (or spawned) to serve.
 pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running, StartError> {
@@ -164,8 +183,10 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     let lifecycle = LifecycleSettings {
         neutralize_keep_fields: jobs::keep_fields(settings),
     };
+    let reads = read_handle(&db, settings).await?;
     let state = web::Data::new(
         AppState::new(db.clone(), info, security(settings)?, sink)
+            .with_reads(reads)
             .with_lifecycle(lifecycle)
             .with_health(
                 procdash_domain::health::HealthSettings {

@@ -8,7 +8,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 48] = [
+pub const ENV_KEYS: [&str; 50] = [
+    "DATABASE_READ_URL",
+    "READ_MAX_LAG_SECONDS",
     "RATE_LIMIT_STORE",
     "REDIS_URL",
     "RATE_LIMIT_REDIS_PREFIX",
@@ -82,6 +84,11 @@ pub enum LogFormat {
 pub struct Settings {
     pub database_url: String,
     pub database_max_connections: u32,
+    /// A streaming replica of the PostgreSQL primary for lists, search, dashboards, KPIs, exports
+    /// and histories. Secret when it carries a password: shown redacted.
+    pub database_read_url: Option<String>,
+    /// A replica lagging more than this sends reads back to the primary.
+    pub read_max_lag_seconds: f64,
     /// How long a SQLite writer of another process (the CLI) waits for the lock. The server's own
     /// writers queue in-process at the write gate and never reach the busy handler.
     pub sqlite_busy_timeout_ms: u64,
@@ -158,6 +165,8 @@ impl Default for Settings {
         Self {
             database_url: "sqlite://data/procdash.db".to_owned(),
             database_max_connections: 10,
+            database_read_url: None,
+            read_max_lag_seconds: 5.0,
             sqlite_busy_timeout_ms: 10_000,
             host: "127.0.0.1".to_owned(),
             port: 8000,
@@ -243,7 +252,7 @@ impl Settings {
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), SettingsError> {
+    pub fn validate(&self) -> Result<(), SettingsError> {
         let bad = |key: &str, why: &str| Err(SettingsError::Invalid(format!("{key}: {why}")));
         if !self.api_v1_prefix.starts_with('/')
             || self.api_v1_prefix.len() > 1 && self.api_v1_prefix.ends_with('/')
@@ -359,6 +368,18 @@ impl Settings {
                 "must start with redis://, rediss://, redis+unix:// or unix://",
             );
         }
+        if let Some(url) = &self.database_read_url {
+            let postgres = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+            if !postgres(url) || !postgres(&self.database_url) {
+                return bad(
+                    "DATABASE_READ_URL",
+                    "needs a PostgreSQL primary and a postgres:// replica URL",
+                );
+            }
+        }
+        if !(self.read_max_lag_seconds.is_finite() && self.read_max_lag_seconds >= 0.0) {
+            return bad("READ_MAX_LAG_SECONDS", "must be a number of seconds ≥ 0");
+        }
         if self.rate_limit_redis_prefix.is_empty() {
             return bad("RATE_LIMIT_REDIS_PREFIX", "must not be empty");
         }
@@ -370,6 +391,7 @@ impl Settings {
         let mut shown = self.clone();
         shown.database_url = redact_url(&self.database_url);
         shown.redis_url = redact_url(&self.redis_url);
+        shown.database_read_url = self.database_read_url.as_deref().map(redact_url);
         shown.secret_key = self.secret_key.as_ref().map(|_| "***".to_owned());
         shown.bootstrap_admin_key = self.bootstrap_admin_key.as_ref().map(|_| "***".to_owned());
         toml_string(&shown)

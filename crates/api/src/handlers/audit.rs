@@ -34,7 +34,7 @@ pub async fn list_changes(
         params.cursor.as_deref(),
         1000,
     )?;
-    let found = query::list(&state.db, &params.filter()?, &paging).await?;
+    let found = query::list(state.read_db(), &params.filter()?, &paging).await?;
     let next = pagination::next_cursor(&req, &state, &found, |c| pagination::by_id(c.id));
     Ok(pagination::respond(
         &req,
@@ -72,9 +72,9 @@ pub async fn export_changes(
                 "Content-Disposition",
                 "attachment; filename=\"changes.csv\"",
             ))
-            .streaming(changes::csv_stream(state.db.clone(), filter))),
+            .streaming(changes::csv_stream(state.read_db().clone(), filter))),
         "xlsx" => {
-            let file = changes::xlsx_file(&state.db, &filter)
+            let file = changes::xlsx_file(state.read_db(), &filter)
                 .await
                 .map_err(ApiError::Internal)?;
             let body = file_stream::stream_file(file)

@@ -59,7 +59,7 @@ pub async fn list_request_logs(
         since: p.since,
         until: p.until,
     };
-    let found = request_logs::list(&state.db, &filter, &page).await?;
+    let found = request_logs::list(state.read_db(), &filter, &page).await?;
     let next = pagination::next_cursor(&req, &state, &found, |r| {
         pagination::by_time(r.occurred_at, r.id)
     });
@@ -89,6 +89,6 @@ pub async fn request_stats(
     if !(1..=8760).contains(&hours) {
         return Err(ApiError::field("hours", "must be between 1 and 8760"));
     }
-    let stats = request_logs::stats(&state.db, Utc::now() - Duration::hours(hours)).await?;
+    let stats = request_logs::stats(state.read_db(), Utc::now() - Duration::hours(hours)).await?;
     Ok(web::Json(RequestStatsResponse::new(hours, stats)))
 }

@@ -31,8 +31,9 @@ async fn counts_of(
     scope: &RunScope,
 ) -> ApiResult<Vec<(RunCounts, i64)>> {
     let recent = rules.now - Duration::hours(24);
-    let counts = dashboards::run_counts(&state.db, scope, recent, rules.late_before()).await?;
-    let stuck = dashboards::stuck_counts(&state.db, scope, &rules.stuck_before()).await?;
+    let counts =
+        dashboards::run_counts(state.read_db(), scope, recent, rules.late_before()).await?;
+    let stuck = dashboards::stuck_counts(state.read_db(), scope, &rules.stuck_before()).await?;
     Ok(counts
         .into_iter()
         .map(|c| {
@@ -65,19 +66,19 @@ pub async fn process_dashboard(
     params: web::Query<DashboardParams>,
 ) -> ApiResult<web::Json<ProcessDashboard>> {
     window(params.since, params.until)?;
-    let process = processes::get(&state.db, path.into_inner()).await?;
+    let process = processes::get(state.read_db(), path.into_inner()).await?;
     let scope = RunScope {
         process_id: Some(process.id),
         since: params.since,
         until: params.until,
     };
-    let rules = state.health.rules(&state.db).await?;
+    let rules = state.health.rules(state.read_db()).await?;
     let (counts, stuck) = counts_of(&state, &rules, &scope)
         .await?
         .into_iter()
         .next()
         .unwrap_or_default();
-    let completion = dashboards::completion_times(&state.db, &scope)
+    let completion = dashboards::completion_times(state.read_db(), &scope)
         .await?
         .remove(&process.id)
         .unwrap_or_default();
@@ -89,14 +90,14 @@ pub async fn process_dashboard(
     };
     let latest = PageRequest::new(Some(1), Some(LATEST_RUNS as i64))?;
     let page = runs::list(
-        &state.db,
+        state.read_db(),
         &filter,
         &RunOrder::default(),
         &Paging::Offset(latest),
     )
     .await?;
     let ids: Vec<i64> = page.items.iter().map(|r| r.id).collect();
-    let success = dashboards::step_success(&state.db, &ids).await?;
+    let success = dashboards::step_success(state.read_db(), &ids).await?;
     let runs = page
         .items
         .iter()
@@ -114,8 +115,8 @@ pub async fn process_dashboard(
             }
         })
         .collect();
-    let by_step = dashboards::step_status_counts(&state.db, &scope).await?;
-    let durations = dashboards::step_durations(&state.db, &scope).await?;
+    let by_step = dashboards::step_status_counts(state.read_db(), &scope).await?;
+    let durations = dashboards::step_durations(state.read_db(), &scope).await?;
     let empty = HashMap::new();
     let steps = process
         .steps
@@ -186,8 +187,8 @@ pub async fn process_overview(
     params: web::Query<OverviewParams>,
 ) -> ApiResult<HttpResponse> {
     let page = PageRequest::new(params.page, params.size)?;
-    let process = processes::get(&state.db, path.into_inner()).await?;
-    let rules = state.health.rules(&state.db).await?;
+    let process = processes::get(state.read_db(), path.into_inner()).await?;
+    let rules = state.health.rules(state.read_db()).await?;
     let scope = RunScope {
         process_id: Some(process.id),
         ..RunScope::default()
@@ -202,7 +203,7 @@ pub async fn process_overview(
         ..RunFilter::default()
     };
     let found = runs::list(
-        &state.db,
+        state.read_db(),
         &filter,
         &RunOrder::default(),
         &Paging::Offset(page),
@@ -258,13 +259,13 @@ pub async fn overview(
     _auth: Auth<AnyRole>,
     state: web::Data<AppState>,
 ) -> ApiResult<web::Json<Overview>> {
-    let rules = state.health.rules(&state.db).await?;
+    let rules = state.health.rules(state.read_db()).await?;
     let counts: HashMap<i64, (RunCounts, i64)> = counts_of(&state, &rules, &RunScope::default())
         .await?
         .into_iter()
         .map(|(c, s)| (c.process_id, (c, s)))
         .collect();
-    let names = processes::live_names(&state.db).await?;
+    let names = processes::live_names(state.read_db()).await?;
     let mut rows: Vec<OverviewProcess> = names
         .into_iter()
         .map(|(id, name)| {

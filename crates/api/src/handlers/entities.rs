@@ -40,7 +40,7 @@ pub async fn entity_runs(
             ));
         }
     };
-    let found = entities::journey(&state.db, &entity_id, &page).await?;
+    let found = entities::journey(state.read_db(), &entity_id, &page).await?;
     let next = pagination::next_cursor(&req, &state, &found, |r| {
         pagination::by_time(r.created_at, r.run_id)
     });

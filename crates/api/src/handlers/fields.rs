@@ -23,7 +23,7 @@ async fn discover(
             default_keep: &state.lifecycle.neutralize_keep_fields,
         }
     };
-    let found = fields::discover(&state.db, process_id, access).await?;
+    let found = fields::discover(state.read_db(), process_id, access).await?;
     Ok(web::Json(SearchableFieldsResponse::new(
         found,
         &state.info.prefix,

@@ -30,7 +30,7 @@ async fn history(
         record_id: Some(record_id),
         ..ChangeFilter::default()
     };
-    let found = query::list(&state.db, &filter, &page).await?;
+    let found = query::list(state.read_db(), &filter, &page).await?;
     let next = pagination::next_cursor(req, state, &found, |c| pagination::by_id(c.id));
     let admin = auth.is_admin();
     let body = PageResponse::from_page(found, |r| {
@@ -61,7 +61,7 @@ pub async fn process_history(
     params: web::Query<HistoryParams>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    processes::get(&state.db, id).await?;
+    processes::get(state.read_db(), id).await?;
     history(&auth, &req, &state, "process", id, &params).await
 }
 
@@ -85,7 +85,7 @@ pub async fn run_history(
     params: web::Query<HistoryParams>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    runs::get(&state.db, id).await?;
+    runs::get(state.read_db(), id).await?;
     history(&auth, &req, &state, "run", id, &params).await
 }
 
@@ -109,6 +109,6 @@ pub async fn step_run_history(
     params: web::Query<HistoryParams>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    step_runs::get(&state.db, id).await?;
+    step_runs::get(state.read_db(), id).await?;
     history(&auth, &req, &state, "step_run", id, &params).await
 }

@@ -49,7 +49,7 @@ pub async fn process_kpis(
         params.to.as_deref(),
         params.bucket.as_deref(),
     )?;
-    let series = kpis::read(&state.db, path.into_inner(), range).await?;
+    let series = kpis::read(state.read_db(), path.into_inner(), range).await?;
     Ok(web::Json(KpiResponse::from(series)))
 }
 
@@ -86,7 +86,7 @@ pub async fn export_process_kpis(
         params.to.as_deref(),
         params.bucket.as_deref(),
     )?;
-    let series = kpis::read(&state.db, path.into_inner(), range).await?;
+    let series = kpis::read(state.read_db(), path.into_inner(), range).await?;
     if format == "csv" {
         let chunks = kpi_export::csv_chunks(&series.buckets)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -177,7 +177,7 @@ pub async fn forecast_process_kpi(
     let last = kind.floor(clock::now()) - kind.seconds();
     let season = i64::try_from(kind.season()).unwrap_or(7);
     let buckets = kpis::history(
-        &state.db,
+        state.read_db(),
         path.into_inner(),
         kind,
         last,

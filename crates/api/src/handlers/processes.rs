@@ -46,7 +46,7 @@ pub async fn list_processes(
     state: web::Data<AppState>,
     params: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = processes::list(&state.db, &params.paging(&req, &state)?).await?;
+    let page = processes::list(state.read_db(), &params.paging(&req, &state)?).await?;
     let next = pagination::next_cursor(&req, &state, &page, |p| pagination::by_id(p.id));
     Ok(pagination::respond(
         &req,

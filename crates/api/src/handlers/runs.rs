@@ -74,12 +74,12 @@ pub async fn list_runs(
             return Err(crate::error::merge(page.err(), parsed.err()));
         }
     };
-    let rules = state.health.rules(&state.db).await?;
+    let rules = state.health.rules(state.read_db()).await?;
     let mut filter = filter;
     if let Some(health) = filter.health.as_ref().and_then(|h| h.health) {
         filter.health = Some(rules.condition(health));
     }
-    let found = runs::list(&state.db, &filter, &order, &page).await?;
+    let found = runs::list(state.read_db(), &filter, &order, &page).await?;
     let next = pagination::next_cursor(&req, &state, &found, |r| Position {
         key: sort_value(r, &order.field),
         id: r.id,

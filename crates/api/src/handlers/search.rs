@@ -40,7 +40,7 @@ pub async fn search_runs(
     )?;
     let text = SearchText::parse(&params.q)?;
     let meta = match params.process_id {
-        Some(id) => process_scope(&processes::get(&state.db, id).await?.meta),
+        Some(id) => process_scope(&processes::get(state.read_db(), id).await?.meta),
         None if state.info.search_all_meta => MetaScope::AllScalars,
         None => MetaScope::None,
     };
@@ -49,8 +49,8 @@ pub async fn search_runs(
         process_id: params.process_id,
         meta,
     };
-    let found = run_search::search(&state.db, &search, &page).await?;
-    let rules = state.health.rules(&state.db).await?;
+    let found = run_search::search(state.read_db(), &search, &page).await?;
+    let rules = state.health.rules(state.read_db()).await?;
     let next = pagination::next_cursor(&req, &state, &found, |r| {
         pagination::by_time(r.created_at, r.id)
     });

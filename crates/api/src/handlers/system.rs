@@ -2,11 +2,12 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use procdash_persistence::ping;
 
-use crate::dto::system::{HealthResponse, InfoResponse};
+use crate::dto::system::{HealthResponse, InfoResponse, ReplicaHealth};
 use crate::responses;
 use crate::state::AppState;
 
-/// Liveness and database reachability; 503 when the database does not answer.
+/// Liveness and database reachability; 503 when the (primary) database does not answer. A
+/// read replica that is down does not make the service unhealthy: reads go to the primary.
 #[utoipa::path(
     get, path = "/health", tag = "system",
     responses(
@@ -29,6 +30,11 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         .to_owned(),
         uptime: format_uptime(state.started.elapsed().as_secs()),
         request_log_dropped: state.request_log.dropped(),
+        read_replica: state.reads.replica_status().map(|r| ReplicaHealth {
+            database: if r.up { "connected" } else { "disconnected" }.to_owned(),
+            lag_seconds: r.lag_seconds,
+            serving_reads: r.serving_reads,
+        }),
     };
     if connected {
         HttpResponse::Ok().json(body)
