@@ -2,6 +2,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub use m20261203_000040_partition_history::MONTHS_AHEAD;
+
 mod audit_columns;
 mod m20261125_000001_create_processes;
 mod m20261125_000002_create_process_steps;
@@ -16,6 +18,8 @@ mod m20261126_000010_add_runs_entity_index;
 mod m20261202_000011_index_run_meta;
 mod m20261202_000012_create_run_search;
 mod m20261202_000013_create_kpi_rollups;
+mod m20261203_000040_partition_history;
+pub mod partitions;
 
 pub struct Migrator;
 
@@ -36,6 +40,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_index_run_meta::Migration),
             Box::new(m20261202_000012_create_run_search::Migration),
             Box::new(m20261202_000013_create_kpi_rollups::Migration),
+            // Keep last: the partitioning test migrates to just before it, with data.
+            Box::new(m20261203_000040_partition_history::Migration),
         ]
     }
 }

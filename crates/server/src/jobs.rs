@@ -76,6 +76,12 @@ pub async fn run_job(state: &AppState, job: Job, settings: &JobSettings) {
             let cutoff = Utc::now()
                 .checked_sub_months(Months::new(settings.audit_retention_months))
                 .unwrap_or_else(Utc::now);
+            // The archive tick also keeps the next months' partitions created (PostgreSQL).
+            match procdash_persistence::repo::partitions::maintain(&state.db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(created = n, "history partitions created ahead"),
+                Err(e) => tracing::warn!(error = %e, "cannot create history partitions"),
+            }
             chain::archive(&state.db, cutoff)
                 .await
                 .map(|n| format!("{n} rows archived"))

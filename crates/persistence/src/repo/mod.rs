@@ -9,6 +9,7 @@ pub mod fields;
 pub mod jobs;
 pub mod kpis;
 pub mod neutralization;
+pub mod partitions;
 pub mod processes;
 pub mod request_logs;
 pub mod retention;
