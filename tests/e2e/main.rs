@@ -14,6 +14,8 @@ mod dashboards;
 #[cfg(test)]
 mod database;
 #[cfg(test)]
+mod dispatch;
+#[cfg(test)]
 mod entities;
 #[cfg(test)]
 mod errors;
@@ -40,6 +42,10 @@ mod openapi;
 #[cfg(test)]
 mod processes;
 #[cfg(test)]
+mod receiver;
+#[cfg(test)]
+mod reruns;
+#[cfg(test)]
 mod run_metadata;
 #[cfg(test)]
 mod runs;
@@ -51,3 +57,5 @@ mod step_runs;
 mod steps;
 #[cfg(test)]
 mod system;
+#[cfg(test)]
+mod webhooks;

@@ -11,7 +11,7 @@ use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::{process_run, process_step, step_run};
-use crate::repo::runs;
+use crate::repo::{runs, webhooks};
 use crate::{Actor, PersistenceError, clock, convert, tx};
 
 /// A manual step run for an existing run and a live step of the same process.
@@ -23,7 +23,7 @@ pub struct NewStepRun {
     pub last_modified_by: Option<String>,
 }
 
-async fn find_live(
+pub(crate) async fn find_live(
     db: &impl ConnectionTrait,
     id: i64,
 ) -> Result<step_run::Model, PersistenceError> {
@@ -58,6 +58,7 @@ pub async fn update(
     let now = clock::now();
     let next = apply_step_update(&state, precise(update), now);
     let before = snapshot::step_run(&current);
+    let previous_status = current.status.clone();
     let mut model: step_run::ActiveModel = current.into();
     model.status = Set(next.status.as_str().to_owned());
     model.started_at = Set(next.started_at);
@@ -77,6 +78,7 @@ pub async fn update(
         after: Some(snapshot::step_run(&saved)),
     };
     audit::record(&txn, actor, change).await?;
+    webhooks::step_run_changed(&txn, actor, run.process_id, &saved, Some(&previous_status)).await?;
     recompute_run(&txn, actor, run, now).await?;
     txn.commit().await?;
     convert::step_run(saved)
@@ -139,6 +141,7 @@ pub async fn create(
         after: Some(snapshot::step_run(&saved)),
     };
     audit::record(&txn, actor, change).await?;
+    webhooks::step_run_changed(&txn, actor, run.process_id, &saved, None).await?;
     recompute_run(&txn, actor, run, now).await?;
     txn.commit().await?;
     convert::step_run(saved)
@@ -205,6 +208,7 @@ pub(crate) async fn recompute_run(
         after: Some(snapshot::run(&saved)),
     };
     audit::record(db, actor, change).await?;
+    webhooks::run_status_changed(db, actor, &saved, previous.as_str()).await?;
     Ok(())
 }
 
