@@ -286,3 +286,43 @@ async fn two_instances_on_one_database_deliver_each_rerun_once() {
     second.dispatcher.abort();
     drop(second.handle.stop(false));
 }
+
+#[tokio::test]
+async fn the_allow_list_is_checked_again_at_send_time() {
+    // The first instance saves the rerun but never sends it.
+    let app = spawn_with(|s| {
+        outbound(s);
+        s.dispatch_poll_millis = 60_000;
+    })
+    .await;
+    app.abort_dispatcher();
+    let target = Receiver::start(vec![]).await;
+    let (_, _, attempt) = start_rerun(&app, json!({"api_endpoint": target.url("/r")})).await;
+    // The second instance no longer allows 127.0.0.1.
+    let mut settings = procdash_server::Settings {
+        database_url: app.database_url.clone(),
+        port: 0,
+        workers: 1,
+        database_max_connections: 4,
+        shutdown_timeout_seconds: 1,
+        outbound_allowed_hosts: "api.example.com".into(),
+        dispatch_poll_millis: 20,
+        ..procdash_server::Settings::default()
+    };
+    settings.instance_id = Some("narrow".into());
+    let second = procdash_server::start(&settings, true).await.unwrap();
+    let d = settled(&app, attempt, Duration::from_secs(10)).await;
+    assert_eq!(d["state"], "failed");
+    assert_eq!(
+        d["tries"].as_array().unwrap().len(),
+        1,
+        "a refusal is not retried"
+    );
+    assert_eq!(
+        d["tries"][0]["error"],
+        "host 127.0.0.1 is not in OUTBOUND_ALLOWED_HOSTS"
+    );
+    assert!(target.received().is_empty());
+    second.dispatcher.abort();
+    drop(second.handle.stop(false));
+}

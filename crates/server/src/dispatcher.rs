@@ -173,26 +173,10 @@ async fn send(
             );
         }
     };
-    let Some(addr) = addrs.first().copied() else {
-        return (
-            TryOutcome::NetworkError,
-            None,
-            Some(format!("cannot resolve {host}")),
-        );
+    let addr = match checked_address(&settings.policy, &host, &addrs) {
+        Ok(a) => a,
+        Err((outcome, why)) => return (outcome, None, Some(why)),
     };
-    if let Some(bad) = addrs
-        .iter()
-        .find(|a| settings.policy.refuses_address(&host, a.ip()))
-    {
-        return (
-            TryOutcome::Refused,
-            None,
-            Some(format!(
-                "{host} resolves to {}, a private, loopback or link-local address that is not listed",
-                bad.ip()
-            )),
-        );
-    }
     let body = match body_of(row) {
         Ok(b) => b,
         Err(e) => return (TryOutcome::Refused, None, Some(e)),
@@ -281,6 +265,78 @@ async fn send(
     }
 }
 
+/// The address to connect to: the first one DNS gave, provided none of them is a private,
+/// loopback or link-local address that the allow-list does not name exactly.
+fn checked_address(
+    policy: &OutboundPolicy,
+    host: &str,
+    addrs: &[SocketAddr],
+) -> Result<SocketAddr, (TryOutcome, String)> {
+    let Some(first) = addrs.first().copied() else {
+        return Err((TryOutcome::NetworkError, format!("cannot resolve {host}")));
+    };
+    if let Some(bad) = addrs.iter().find(|a| policy.refuses_address(host, a.ip())) {
+        return Err((
+            TryOutcome::Refused,
+            format!(
+                "{host} resolves to {}, a private, loopback or link-local address that is not listed",
+                bad.ip()
+            ),
+        ));
+    }
+    Ok(first)
+}
+
 fn body_of(row: &outbox_row::Model) -> Result<Vec<u8>, String> {
     serde_json::to_vec(&row.payload).map_err(|_| "unreadable payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(entries: &[&str]) -> OutboundPolicy {
+        let owned: Vec<String> = entries.iter().map(|s| (*s).to_owned()).collect();
+        OutboundPolicy::new(&owned).unwrap()
+    }
+
+    #[test]
+    fn a_name_resolving_to_a_private_address_is_refused_unless_listed_exactly() {
+        let private: Vec<SocketAddr> = vec!["10.1.2.3:443".parse().unwrap()];
+        let mixed: Vec<SocketAddr> = vec![
+            "93.184.216.34:443".parse().unwrap(),
+            "127.0.0.1:443".parse().unwrap(),
+        ];
+        let by_suffix = policy(&[".corp.example"]);
+        let refused = checked_address(&by_suffix, "db.corp.example", &private);
+        assert!(
+            matches!(refused, Err((TryOutcome::Refused, _))),
+            "{refused:?}"
+        );
+        // Every resolved address counts, not only the first.
+        let refused = checked_address(&by_suffix, "db.corp.example", &mixed);
+        assert!(
+            matches!(refused, Err((TryOutcome::Refused, _))),
+            "{refused:?}"
+        );
+        let exact = policy(&["db.corp.example"]);
+        assert_eq!(
+            checked_address(&exact, "db.corp.example", &private).ok(),
+            Some(private[0])
+        );
+        let by_ip = policy(&[".corp.example", "10.1.2.3"]);
+        assert_eq!(
+            checked_address(&by_ip, "db.corp.example", &private).ok(),
+            Some(private[0])
+        );
+        let public: Vec<SocketAddr> = vec!["93.184.216.34:443".parse().unwrap()];
+        assert_eq!(
+            checked_address(&by_suffix, "api.corp.example", &public).ok(),
+            Some(public[0])
+        );
+        assert!(matches!(
+            checked_address(&by_suffix, "x.corp.example", &[]),
+            Err((TryOutcome::NetworkError, _))
+        ));
+    }
 }
