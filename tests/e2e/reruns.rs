@@ -380,6 +380,8 @@ async fn bulk_reruns_dry_run_first_then_for_real() {
         json!({"step_run_ids": (0..1001).collect::<Vec<i64>>()}),
         json!({"step_id": 1}),
         json!({"process_id": process_id, "nope": true}),
+        json!({"process_id": process_id, "failed_since": "+20000-01-01T00:00:00Z"}),
+        json!({"process_id": process_id, "failed_since": "2026-02-01T00:00:00Z", "failed_until": "2026-01-01T00:00:00Z"}),
     ] {
         let res = app.post("/step-runs/rerun", &bad).await;
         assert_error(res, 422, "validation_error").await;

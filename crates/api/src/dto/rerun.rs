@@ -106,10 +106,13 @@ fn yes() -> bool {
 impl BulkRerunRequest {
     pub fn into_domain(self) -> ApiResult<(BulkSelection, bool, Option<Value>)> {
         let meta = check_meta(self.meta)?;
+        let check = procdash_domain::validation::check_instant;
+        let failed_since = check("failed_since", self.failed_since).map_err(DomainError::from)?;
+        let failed_until = check("failed_until", self.failed_until).map_err(DomainError::from)?;
         let filter_given = self.process_id.is_some()
             || self.step_id.is_some()
-            || self.failed_since.is_some()
-            || self.failed_until.is_some();
+            || failed_since.is_some()
+            || failed_until.is_some();
         let selection = match (self.step_run_ids, filter_given) {
             (Some(_), true) => {
                 return Err(ApiError::field(
@@ -137,7 +140,7 @@ impl BulkRerunRequest {
                 let Some(process_id) = self.process_id else {
                     return Err(ApiError::field("process_id", "is required by the filter"));
                 };
-                if let (Some(a), Some(b)) = (self.failed_since, self.failed_until)
+                if let (Some(a), Some(b)) = (failed_since, failed_until)
                     && a > b
                 {
                     return Err(ApiError::field(
@@ -148,8 +151,8 @@ impl BulkRerunRequest {
                 BulkSelection::Filter {
                     process_id,
                     step_id: self.step_id,
-                    failed_since: self.failed_since,
-                    failed_until: self.failed_until,
+                    failed_since,
+                    failed_until,
                 }
             }
             (None, false) => {
