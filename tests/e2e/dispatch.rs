@@ -9,8 +9,13 @@ use crate::helpers::{TestApp, id, spawn_with};
 use crate::receiver::Receiver;
 use crate::reruns::{failed_run, outbound, rerun};
 
-/// Polls the dispatch until it is no longer pending.
-pub async fn settled(app: &TestApp, step_run_id: i64, within: Duration) -> Value {
+/// Polls the dispatch until `done` holds for it.
+async fn dispatch_when(
+    app: &TestApp,
+    step_run_id: i64,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = std::time::Instant::now() + within;
     loop {
         let d: Value = app
@@ -19,12 +24,17 @@ pub async fn settled(app: &TestApp, step_run_id: i64, within: Duration) -> Value
             .json()
             .await
             .unwrap();
-        if d["state"] != "pending" {
+        if done(&d) {
             return d;
         }
-        assert!(std::time::Instant::now() < deadline, "still pending: {d}");
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(std::time::Instant::now() < deadline, "not yet: {d}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Polls the dispatch until it is no longer pending.
+pub async fn settled(app: &TestApp, step_run_id: i64, within: Duration) -> Value {
+    dispatch_when(app, step_run_id, within, |d| d["state"] != "pending").await
 }
 
 async fn start_rerun(app: &TestApp, config: Value) -> (i64, i64, i64) {
@@ -210,6 +220,13 @@ async fn a_network_error_is_retried_and_recorded() {
 
 /// A second instance on the same database.
 async fn second_instance(app: &TestApp) -> procdash_server::Running {
+    second_instance_with(app, |_| {}).await
+}
+
+async fn second_instance_with(
+    app: &TestApp,
+    adjust: impl FnOnce(&mut procdash_server::Settings),
+) -> procdash_server::Running {
     let mut settings = procdash_server::Settings {
         database_url: app.database_url.clone(),
         port: 0,
@@ -219,6 +236,7 @@ async fn second_instance(app: &TestApp) -> procdash_server::Running {
         ..procdash_server::Settings::default()
     };
     outbound(&mut settings);
+    adjust(&mut settings);
     procdash_server::start(&settings, true)
         .await
         .expect("second instance starts")
@@ -232,20 +250,10 @@ async fn a_restart_mid_retry_resumes_the_delivery() {
     let (_, _, attempt) = start_rerun(&app, config).await;
     target.wait_for(1, Duration::from_secs(10)).await;
     // Once the first try is recorded, the first instance stops; the retry is due in 1.5 s.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let d: Value = app
-            .get(&format!("/step-runs/{attempt}/dispatch"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if d["tries"].as_array().is_some_and(|t| !t.is_empty()) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{d}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    dispatch_when(&app, attempt, Duration::from_secs(10), |d| {
+        d["tries"].as_array().is_some_and(|t| !t.is_empty())
+    })
+    .await;
     app.abort_dispatcher();
     let second = second_instance(&app).await;
     let got = target.wait_for(2, Duration::from_secs(10)).await;
@@ -299,18 +307,10 @@ async fn the_allow_list_is_checked_again_at_send_time() {
     let target = Receiver::start(vec![]).await;
     let (_, _, attempt) = start_rerun(&app, json!({"api_endpoint": target.url("/r")})).await;
     // The second instance no longer allows 127.0.0.1.
-    let mut settings = procdash_server::Settings {
-        database_url: app.database_url.clone(),
-        port: 0,
-        workers: 1,
-        database_max_connections: 4,
-        shutdown_timeout_seconds: 1,
-        outbound_allowed_hosts: "api.example.com".into(),
-        dispatch_poll_millis: 20,
-        ..procdash_server::Settings::default()
-    };
-    settings.instance_id = Some("narrow".into());
-    let second = procdash_server::start(&settings, true).await.unwrap();
+    let second = second_instance_with(&app, |s| {
+        s.outbound_allowed_hosts = "api.example.com".into()
+    })
+    .await;
     let d = settled(&app, attempt, Duration::from_secs(10)).await;
     assert_eq!(d["state"], "failed");
     assert_eq!(
