@@ -14,8 +14,10 @@ pub struct TestApp {
     pub anonymous: reqwest::Client,
     pub admin_key: String,
     pub db: DatabaseConnection,
+    /// The database URL, for a second instance on the same database.
     pub database_url: String,
     handle: ServerHandle,
+    dispatcher: tokio::task::AbortHandle,
     /// Owned by the first instance only; peers share it.
     _database: Option<TestDatabase>,
 }
@@ -57,6 +59,7 @@ async fn start_on(
         .await
         .expect("server starts");
     let handle = running.handle.clone();
+    let dispatcher = running.dispatcher.clone();
     tokio::spawn(running.server);
     let admin_key = match admin_key {
         Some(k) => k,
@@ -75,6 +78,7 @@ async fn start_on(
         db: running.db,
         database_url: database_url.to_owned(),
         handle,
+        dispatcher,
         _database: None,
     }
 }
@@ -103,10 +107,16 @@ impl Drop for TestApp {
         // Stop accepting work; the database guard drops (and removes the database) after this.
         let handle = self.handle.clone();
         drop(handle.stop(false));
+        self.dispatcher.abort();
     }
 }
 
 impl TestApp {
+    /// Stops this instance's outbox dispatcher (as if it had stopped).
+    pub fn abort_dispatcher(&self) {
+        self.dispatcher.abort();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -14,6 +14,8 @@ mod dashboards;
 #[cfg(test)]
 mod database;
 #[cfg(test)]
+mod dispatch;
+#[cfg(test)]
 mod entities;
 #[cfg(test)]
 mod errors;
@@ -41,8 +43,11 @@ mod neutralization;
 mod openapi;
 #[cfg(test)]
 mod processes;
+mod receiver;
 #[cfg(test)]
 mod replica;
+#[cfg(test)]
+mod reruns;
 #[cfg(test)]
 mod run_metadata;
 #[cfg(test)]
@@ -55,3 +60,5 @@ mod step_runs;
 mod steps;
 #[cfg(test)]
 mod system;
+#[cfg(test)]
+mod webhooks;

@@ -9,11 +9,13 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use crate::PersistenceError;
 
 /// Every table in restore order: parents before children.
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 12] = [
     "processes",
     "process_steps",
     "process_runs",
     "step_runs",
+    "webhooks",
+    "outbox",
     "api_keys",
     "change_log",
     "change_log_archive",
@@ -214,11 +216,14 @@ fn db_err(e: sqlx::Error) -> PersistenceError {
 }
 
 /// Tables an export contains, with the columns left out of each (secrets).
-pub const EXPORTED: [(&str, &[&str]); 9] = [
+pub const EXPORTED: [(&str, &[&str]); 11] = [
     ("processes", &[]),
     ("process_steps", &[]),
     ("process_runs", &[]),
     ("step_runs", &[]),
+    // The signing secret is returned once, at creation, and never again.
+    ("webhooks", &["secret"]),
+    ("outbox", &[]),
     ("api_keys", &["key_hash"]),
     ("change_log", &[]),
     ("change_log_archive", &[]),
@@ -258,6 +263,8 @@ pub async fn table_page(
         "process_steps" => page_of::<process_step::Entity>(db, offset, limit).await,
         "process_runs" => page_of::<process_run::Entity>(db, offset, limit).await,
         "step_runs" => page_of::<step_run::Entity>(db, offset, limit).await,
+        "webhooks" => page_of::<webhook::Entity>(db, offset, limit).await,
+        "outbox" => page_of::<outbox::Entity>(db, offset, limit).await,
         "api_keys" => page_of::<api_key::Entity>(db, offset, limit).await,
         "change_log" => page_of::<change_log::Entity>(db, offset, limit).await,
         "change_log_archive" => page_of::<change_log_archive::Entity>(db, offset, limit).await,

@@ -41,6 +41,8 @@ pub struct Running {
     /// Tells the request-log writer to write what is buffered and stop.
     pub stop_log: tokio::sync::watch::Sender<bool>,
     pub log_writer: tokio::task::JoinHandle<()>,
+    /// The outbox dispatcher; abort it to stop sending.
+    pub dispatcher: tokio::task::AbortHandle,
 }
 
 pub fn db_config(settings: &Settings) -> DbConfig {
@@ -184,10 +186,15 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
         neutralize_keep_fields: jobs::keep_fields(settings),
     };
     let reads = read_handle(&db, settings).await?;
+    let dispatch = procdash_persistence::repo::reruns::DispatchTargets {
+        policy: settings.outbound_policy().map_err(StartError::Config)?,
+        automation_server_url: settings.automation_server_url.clone(),
+    };
     let state = web::Data::new(
         AppState::new(db.clone(), info, security(settings)?, sink)
             .with_reads(reads)
             .with_lifecycle(lifecycle)
+            .with_dispatch(dispatch)
             .with_health(
                 procdash_domain::health::HealthSettings {
                     stuck_factor: settings.stuck_factor,
@@ -201,6 +208,19 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     let (stop_log, stop_log_rx) = tokio::sync::watch::channel(false);
     let log_writer = tokio::spawn(run_writer(rx, db.clone(), stop_log_rx));
     let job_counts = jobs::spawn_all(state.clone().into_inner(), settings);
+    let dispatcher = crate::dispatcher::spawn(
+        state.clone().into_inner(),
+        crate::dispatcher::DispatchSettings {
+            instance: jobs::job_settings(settings).instance,
+            poll: Duration::from_millis(settings.dispatch_poll_millis),
+            policy: settings.outbound_policy().map_err(StartError::Config)?,
+            automation_token: settings
+                .automation_server_token
+                .clone()
+                .map(crate::dispatcher::Secret::new),
+            batch: 20,
+        },
+    );
     let addr = format!("{}:{}", settings.host, settings.port);
     let app_state = state.clone();
     // Signals are handled in `serve`, so that SIGINT is as graceful as SIGTERM.
@@ -233,6 +253,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
         job_counts,
         stop_log,
         log_writer,
+        dispatcher,
     })
 }
 

@@ -150,6 +150,10 @@ impl Generator {
                 updated_by: self.actor.label(),
                 deleted_at: None,
                 deletion_id: None,
+                original_step_run_id: None,
+                attempt: 1,
+                superseded_at: None,
+                rerun_meta: None,
             });
             self.next.step_run_id += 1;
         }

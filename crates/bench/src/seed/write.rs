@@ -8,9 +8,9 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, IntoActi
 use crate::seed::rows::Batch;
 
 /// Rows per statement: below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters for the
-/// widest table (change_log, 21 columns; step_runs 15).
+/// widest tables (change_log 21 columns, step_runs 19).
 const RUNS_PER_STATEMENT: usize = 1_000;
-const STEP_RUNS_PER_STATEMENT: usize = 2_000;
+const STEP_RUNS_PER_STATEMENT: usize = 1_500;
 const CHANGES_PER_STATEMENT: usize = 1_000;
 
 pub async fn write(db: &DatabaseConnection, batch: Batch) -> Result<u64, DbErr> {
