@@ -43,6 +43,7 @@ mod neutralization;
 mod openapi;
 #[cfg(test)]
 mod processes;
+#[cfg(test)]
 mod receiver;
 #[cfg(test)]
 mod replica;
