@@ -6,6 +6,8 @@ mod audit_trail;
 #[cfg(test)]
 mod auth;
 #[cfg(test)]
+mod bulk;
+#[cfg(test)]
 mod concurrency;
 #[cfg(test)]
 mod cursors;
@@ -25,6 +27,8 @@ mod governance;
 mod hardening;
 #[cfg(test)]
 mod helpers;
+#[cfg(test)]
+mod import;
 #[cfg(test)]
 mod jobs;
 #[cfg(test)]

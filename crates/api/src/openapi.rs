@@ -4,15 +4,15 @@
 use utoipa::OpenApi;
 
 use crate::dto::{
-    api_key, change, dashboards as dashboards_dto, entities as entities_dto, fields as fields_dto,
-    kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log, run,
+    api_key, bulk as bulk_dto, change, dashboards as dashboards_dto, entities as entities_dto,
+    fields as fields_dto, kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log, run,
     run_metadata as run_metadata_dto, search as search_dto, step, step_run, system,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
-    system as system_handlers,
+    api_keys, audit, audit_logs, auth, bulk_runs, bulk_step_runs, cleanup, dashboards, db_admin,
+    entities, fields, history, kpis, lifecycle, processes, run_metadata, runs, search, step_runs,
+    steps, system as system_handlers,
 };
 use crate::pagination::PageResponse;
 
@@ -49,6 +49,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         run_metadata::update_run_metadata,
         entities::entity_runs,
         kpis::process_kpis, kpis::forecast_process_kpi, kpis::export_process_kpis,
+        bulk_runs::bulk_create_runs, bulk_step_runs::bulk_update_step_runs,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -83,6 +84,9 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         PageResponse<entities_dto::EntityRunResponse>,
         kpis_dto::KpiResponse, kpis_dto::KpiBucketResponse, kpis_dto::AnomalyResponse,
         kpis_dto::ForecastResponse, kpis_dto::ForecastPointResponse,
+        bulk_dto::BulkRunItem, bulk_dto::BulkRunsRequest, bulk_dto::BulkRunsUpload,
+        bulk_dto::BulkRunsResponse, bulk_dto::BulkFailureResponse, bulk_dto::BulkDuplicateResponse,
+        bulk_dto::BulkStepReport, bulk_dto::BulkRunGroupResponse, bulk_dto::BulkStepRunsResponse,
     )),
     modifiers(&SecuritySchemes),
     tags(

@@ -6,8 +6,9 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
+    api_keys, audit, audit_logs, auth, bulk_runs, bulk_step_runs, cleanup, dashboards, db_admin,
+    entities, fields, history, kpis, lifecycle, processes, run_metadata, runs, search, step_runs,
+    steps,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -56,6 +57,7 @@ pub fn api_routes() -> RouteTable {
     );
     t.add(Method::POST, "/runs/", runs::create_run);
     t.add(Method::GET, "/runs/", runs::list_runs);
+    t.add(Method::POST, "/runs/bulk", bulk_runs::bulk_create_runs);
     // Before /runs/{run_id}, which would otherwise take "search" for an id.
     t.add(Method::GET, "/runs/search", search::search_runs);
     t.add(Method::GET, "/runs/{run_id}", runs::get_run);
@@ -95,6 +97,11 @@ pub fn api_routes() -> RouteTable {
         entities::entity_runs,
     );
     t.add(Method::POST, "/step-runs/", step_runs::create_step_run);
+    t.add(
+        Method::POST,
+        "/step-runs/bulk",
+        bulk_step_runs::bulk_update_step_runs,
+    );
     t.add(
         Method::PATCH,
         "/step-runs/{step_run_id}",

@@ -5,6 +5,8 @@ pub mod api_keys;
 pub mod audit;
 pub mod audit_logs;
 pub mod auth;
+pub mod bulk_runs;
+pub mod bulk_step_runs;
 pub mod cleanup;
 pub mod dashboards;
 pub mod db_admin;

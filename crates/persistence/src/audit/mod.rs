@@ -11,7 +11,7 @@ pub mod redact;
 pub mod snapshot;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -106,7 +106,37 @@ pub async fn record(
     actor: &Actor,
     change: Change,
 ) -> Result<i64, PersistenceError> {
+    let inserted = row_for(actor, change, clock::now()).insert(db).await?;
+    Ok(inserted.id)
+}
+
+/// Change-log rows per multi-row `INSERT`: 20 bound values each, well under the parameter
+/// limits of both backends (SQLite 32,766, PostgreSQL 65,535).
+const RECORD_MANY_CHUNK: usize = 1000;
+
+/// Writes many change-log rows on the caller's connection with multi-row inserts: the same
+/// rows [`record`] writes one by one, for bulk writes where a round trip per row dominates.
+pub async fn record_many(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    changes: Vec<Change>,
+) -> Result<(), PersistenceError> {
     let occurred_at = clock::now();
+    let mut rows = changes
+        .into_iter()
+        .map(|c| row_for(actor, c, occurred_at))
+        .peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(RECORD_MANY_CHUNK).collect();
+        change_log::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The change-log row of one change, with its payload hash.
+fn row_for(actor: &Actor, change: Change, occurred_at: DateTime<Utc>) -> change_log::ActiveModel {
     let changed = Value::from(changed_fields(
         change.before.as_ref(),
         change.after.as_ref(),
@@ -135,7 +165,7 @@ pub async fn record(
         deleted_at: None,
     };
     row.payload_hash = payload_hash_of(&row);
-    let inserted = change_log::ActiveModel {
+    change_log::ActiveModel {
         occurred_at: Set(row.occurred_at),
         entity: Set(row.entity),
         record_id: Set(row.record_id),
@@ -157,9 +187,6 @@ pub async fn record(
         updated_by: Set(row.updated_by),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(inserted.id)
 }
 
 #[cfg(test)]

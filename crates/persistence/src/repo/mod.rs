@@ -2,6 +2,8 @@
 //! write transaction; lookups accept any connection so they can join one.
 
 pub mod api_keys;
+pub mod bulk_runs;
+pub mod bulk_step_runs;
 pub mod dashboards;
 pub mod deletion;
 pub mod entities;

@@ -43,6 +43,7 @@ pub async fn create(
         process_id: Set(new.process_id),
         entity_id: Set(new.entity_id),
         entity_name: Set(new.entity_name),
+        external_id: Set(new.external_id),
         status: Set(RunStatus::Pending.as_str().to_owned()),
         meta: Set(new.meta),
         scheduled_deletion_at: Set(scheduled_deletion(now, process.retention_months)),
@@ -53,7 +54,16 @@ pub async fn create(
         ..Default::default()
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|e| {
+        PersistenceError::conflict_on_unique(
+            e,
+            format!(
+                "process {} already has a live run with this external_id",
+                new.process_id
+            ),
+        )
+    })?;
     if !steps.is_empty() {
         let rows = steps.iter().map(|s| step_run::ActiveModel {
             run_id: Set(run.id),

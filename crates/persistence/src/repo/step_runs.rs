@@ -23,7 +23,7 @@ pub struct NewStepRun {
     pub last_modified_by: Option<String>,
 }
 
-async fn find_live(
+pub(crate) async fn find_live(
     db: &impl ConnectionTrait,
     id: i64,
 ) -> Result<step_run::Model, PersistenceError> {
@@ -49,13 +49,29 @@ pub async fn update(
     let txn = tx::begin_write(db).await?;
     let run = runs::lock_live(&txn, run_id).await?;
     let current = find_live(&txn, id).await?;
+    let now = clock::now();
+    let saved = apply_report(&txn, actor, current, update, last_modified_by, now).await?;
+    recompute_run(&txn, actor, run, now).await?;
+    txn.commit().await?;
+    convert::step_run(saved)
+}
+
+/// Applies one status report to a step run the caller has read under the run's lock, with its
+/// change-log row. The caller recomputes the run.
+pub(crate) async fn apply_report(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    current: step_run::Model,
+    update: StepUpdate,
+    last_modified_by: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<step_run::Model, PersistenceError> {
     let state = StepRunState {
         status: convert::step_status(&current.status)?,
         started_at: current.started_at,
         finished_at: current.finished_at,
         failure: current.failure.clone(),
     };
-    let now = clock::now();
     let next = apply_step_update(&state, precise(update), now);
     let before = snapshot::step_run(&current);
     let mut model: step_run::ActiveModel = current.into();
@@ -68,18 +84,16 @@ pub async fn update(
     }
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
-    let saved = model.update(&txn).await?;
+    let saved = model.update(db).await?;
     let change = Change {
         entity: "step_run",
-        record_id: id,
+        record_id: saved.id,
         operation: "update",
         before: Some(before),
         after: Some(snapshot::step_run(&saved)),
     };
-    audit::record(&txn, actor, change).await?;
-    recompute_run(&txn, actor, run, now).await?;
-    txn.commit().await?;
-    convert::step_run(saved)
+    audit::record(db, actor, change).await?;
+    Ok(saved)
 }
 
 /// Adds a step run by hand (the seed's manual endpoint) and recomputes the run.
