@@ -20,6 +20,8 @@ mod entities;
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
+mod exports;
+#[cfg(test)]
 mod fields;
 #[cfg(test)]
 mod governance;

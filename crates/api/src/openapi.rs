@@ -11,8 +11,8 @@ use crate::dto::{
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
     api_keys, audit, audit_logs, auth, bulk_runs, bulk_step_runs, cleanup, dashboards, db_admin,
-    entities, fields, history, kpis, lifecycle, processes, run_metadata, runs, search, step_runs,
-    steps, system as system_handlers,
+    entities, exports, fields, history, kpis, lifecycle, processes, run_metadata, runs, search,
+    step_runs, steps, system as system_handlers,
 };
 use crate::pagination::PageResponse;
 
@@ -50,6 +50,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         entities::entity_runs,
         kpis::process_kpis, kpis::forecast_process_kpi, kpis::export_process_kpis,
         bulk_runs::bulk_create_runs, bulk_step_runs::bulk_update_step_runs,
+        exports::export_runs, exports::export_process_dashboard,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,

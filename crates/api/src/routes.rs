@@ -7,8 +7,8 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 use crate::error::ApiError;
 use crate::handlers::{
     api_keys, audit, audit_logs, auth, bulk_runs, bulk_step_runs, cleanup, dashboards, db_admin,
-    entities, fields, history, kpis, lifecycle, processes, run_metadata, runs, search, step_runs,
-    steps,
+    entities, exports, fields, history, kpis, lifecycle, processes, run_metadata, runs, search,
+    step_runs, steps,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -60,6 +60,7 @@ pub fn api_routes() -> RouteTable {
     t.add(Method::POST, "/runs/bulk", bulk_runs::bulk_create_runs);
     // Before /runs/{run_id}, which would otherwise take "search" for an id.
     t.add(Method::GET, "/runs/search", search::search_runs);
+    t.add(Method::GET, "/runs/export", exports::export_runs);
     t.add(Method::GET, "/runs/{run_id}", runs::get_run);
     t.add(
         Method::PATCH,
@@ -145,6 +146,11 @@ pub fn api_routes() -> RouteTable {
         Method::GET,
         "/dashboard/process/{process_id}",
         dashboards::process_dashboard,
+    );
+    t.add(
+        Method::GET,
+        "/dashboard/process/{process_id}/export",
+        exports::export_process_dashboard,
     );
     t.add(Method::GET, "/auth/verify", auth::verify);
     t.add(Method::GET, "/auth/me", auth::me);

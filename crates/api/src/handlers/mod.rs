@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod dashboards;
 pub mod db_admin;
 pub mod entities;
+pub mod exports;
 pub mod fields;
 pub mod history;
 pub mod kpis;

@@ -14,6 +14,7 @@ pub mod neutralization;
 pub mod processes;
 pub mod request_logs;
 pub mod retention;
+pub mod run_export;
 pub(crate) mod run_filters;
 pub mod run_metadata;
 pub mod run_search;

@@ -259,7 +259,7 @@ fn order_column(field: RunOrderField) -> process_run::Column {
     }
 }
 
-fn filtered(f: &RunFilter, backend: DbBackend) -> Select<process_run::Entity> {
+pub(crate) fn filtered(f: &RunFilter, backend: DbBackend) -> Select<process_run::Entity> {
     use process_run::Column as C;
     let mut q = process_run::Entity::find().filter(C::DeletedAt.is_null());
     if let Some(id) = f.process_id {
