@@ -39,6 +39,21 @@ async fn change_count(app: &TestApp, entity: &str) -> i64 {
     page["total"].as_i64().expect("total")
 }
 
+/// (row, field) of each reported failure.
+fn failures(out: &Value) -> Vec<(i64, String)> {
+    out["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .map(|f| {
+            (
+                f["row"].as_i64().expect("row"),
+                f["field"].as_str().expect("field").to_owned(),
+            )
+        })
+        .collect()
+}
+
 fn fields(error: &Value) -> Vec<String> {
     error["errors"]
         .as_array()
@@ -117,17 +132,7 @@ async fn partial_mode_stores_the_valid_rows_and_reports_the_rest() {
     let out: Value = res.json().await.expect("json");
     assert_eq!(out["inserted"], 2);
     assert_eq!(out["failed"], 2);
-    let failures: Vec<(i64, String)> = out["failures"]
-        .as_array()
-        .expect("failures")
-        .iter()
-        .map(|f| {
-            (
-                f["row"].as_i64().expect("row"),
-                f["field"].as_str().expect("f").to_owned(),
-            )
-        })
-        .collect();
+    let failures = failures(&out);
     assert_eq!(
         failures,
         [(2, "entity_id".to_owned()), (3, "process_id".to_owned())]
@@ -398,17 +403,7 @@ async fn step_reports_apply_per_run_with_one_recompute_and_bad_runs_roll_back() 
             {"run_id": id(&bad), "applied": false, "rows": [2, 4], "status": null},
         ])
     );
-    let failures: Vec<(i64, String)> = out["failures"]
-        .as_array()
-        .expect("failures")
-        .iter()
-        .map(|f| {
-            (
-                f["row"].as_i64().expect("row"),
-                f["field"].as_str().expect("f").to_owned(),
-            )
-        })
-        .collect();
+    let failures = failures(&out);
     assert_eq!(
         failures,
         [

@@ -6,4 +6,5 @@ pub mod dashboard;
 pub mod file_stream;
 pub mod kpis;
 pub mod runs;
+pub mod sheet;
 pub mod tables;

@@ -10,10 +10,10 @@ use procdash_domain::{ProcessRun, ProcessStep, RunFilter};
 use procdash_persistence::DatabaseConnection;
 use procdash_persistence::repo::run_export;
 use procdash_persistence::repo::run_search::RunSearch;
-use rust_xlsxwriter::Workbook;
 use serde_json::Value;
 use tempfile::NamedTempFile;
 
+use crate::export::sheet;
 use crate::export::tables::safe_cell;
 
 const PAGE: u64 = 500;
@@ -169,37 +169,16 @@ pub async fn xlsx_file(
     db: &DatabaseConnection,
     export: &RunExport,
 ) -> Result<NamedTempFile, String> {
-    let file = NamedTempFile::new().map_err(|e| e.to_string())?;
-    let mut workbook = Workbook::new();
-    let sheet = workbook
-        .add_worksheet_with_constant_memory()
-        .map_err(|e| e.to_string())?;
-    sheet.set_name("runs").map_err(|e| e.to_string())?;
-    for (col, name) in (0u16..).zip(export.header()) {
-        sheet
-            .write_string(0, col, name)
-            .map_err(|e| e.to_string())?;
-    }
-    let mut row = 1u32;
-    let mut after = 0;
-    loop {
-        let runs = run_export::page(db, &export.filter, export.search.as_ref(), after, PAGE)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = runs.last() else { break };
-        after = last.id;
-        for r in &runs {
-            for (col, value) in (0u16..).zip(export.cells(r)) {
-                sheet
-                    .write_string(row, col, value)
-                    .map_err(|e| e.to_string())?;
-            }
-            row += 1;
-        }
-    }
-    let path = file.path().to_owned();
-    tokio::task::spawn_blocking(move || workbook.save(path).map_err(|e| e.to_string()))
-        .await
-        .map_err(|e| e.to_string())??;
-    Ok(file)
+    sheet::xlsx_pages(
+        "runs",
+        export.header(),
+        |after| async move {
+            run_export::page(db, &export.filter, export.search.as_ref(), after, PAGE)
+                .await
+                .map_err(|e| e.to_string())
+        },
+        |r: &ProcessRun| r.id,
+        |r| export.cells(r),
+    )
+    .await
 }
