@@ -203,6 +203,9 @@ async fn single_create_refuses_a_taken_external_id_with_409() {
         app.post("/runs/", &body).await.status(),
         StatusCode::CREATED
     );
+    // Restoring the deleted run would make two live runs with the id.
+    let restore = app.post(&format!("/runs/{run}/restore"), &json!({})).await;
+    assert_error(restore, 409, "conflict").await;
 }
 
 #[tokio::test]
