@@ -21,6 +21,7 @@ mod m20261202_000013_create_kpi_rollups;
 mod m20261203_000014_add_step_run_attempts;
 mod m20261203_000015_create_outbox;
 mod m20261203_000016_create_webhooks;
+mod m20261203_000020_add_run_external_id;
 mod m20261203_000040_partition_history;
 pub mod partitions;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_add_step_run_attempts::Migration),
             Box::new(m20261203_000015_create_outbox::Migration),
             Box::new(m20261203_000016_create_webhooks::Migration),
+            Box::new(m20261203_000020_add_run_external_id::Migration),
             // Keep last: the partitioning test migrates to just before it, with data.
             Box::new(m20261203_000040_partition_history::Migration),
         ]

@@ -6,6 +6,8 @@ mod audit_trail;
 #[cfg(test)]
 mod auth;
 #[cfg(test)]
+mod bulk;
+#[cfg(test)]
 mod concurrency;
 #[cfg(test)]
 mod cursors;
@@ -20,6 +22,8 @@ mod entities;
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
+mod exports;
+#[cfg(test)]
 mod fields;
 #[cfg(test)]
 mod governance;
@@ -27,6 +31,7 @@ mod governance;
 mod hardening;
 #[cfg(test)]
 mod helpers;
+mod import;
 #[cfg(test)]
 mod instances;
 #[cfg(test)]

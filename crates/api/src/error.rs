@@ -56,6 +56,12 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// A body of a type the route does not read; the message lists the accepted types.
+    #[error("{0}")]
+    UnsupportedUpload(&'static str),
+    /// More items than one request may carry (BULK_MAX_ITEMS).
+    #[error("At most {0} items per request")]
+    TooManyItems(usize),
     #[error("Method not allowed")]
     MethodNotAllowed,
     #[error("{0}")]
@@ -84,7 +90,8 @@ impl ApiError {
             Self::Validation(_) => "validation_error",
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType | Self::UnsupportedUpload(_) => "unsupported_media_type",
+            Self::TooManyItems(_) => "payload_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -137,7 +144,10 @@ impl ResponseError for ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::UnsupportedUpload(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            Self::TooManyItems(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,

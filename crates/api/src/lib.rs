@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod bulk;
 pub mod cursor;
 pub mod docs_ui;
 pub mod dto;

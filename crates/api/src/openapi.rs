@@ -4,16 +4,16 @@
 use utoipa::OpenApi;
 
 use crate::dto::{
-    api_key, change, dashboards as dashboards_dto, entities as entities_dto, fields as fields_dto,
-    kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log, rerun as rerun_dto, run,
-    run_metadata as run_metadata_dto, search as search_dto, step, step_run, system,
-    webhook as webhook_dto,
+    api_key, bulk as bulk_dto, change, dashboards as dashboards_dto, entities as entities_dto,
+    fields as fields_dto, kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log,
+    rerun as rerun_dto, run, run_metadata as run_metadata_dto, search as search_dto, step,
+    step_run, system, webhook as webhook_dto,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, reruns, run_metadata, runs, search, step_runs, steps,
-    system as system_handlers, webhooks,
+    api_keys, audit, audit_logs, auth, bulk_runs, bulk_step_runs, cleanup, dashboards, db_admin,
+    entities, exports, fields, history, kpis, lifecycle, processes, reruns, run_metadata, runs,
+    search, step_runs, steps, system as system_handlers, webhooks,
 };
 use crate::pagination::PageResponse;
 
@@ -54,6 +54,8 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         reruns::list_rerunnable_step_runs, reruns::get_dispatch,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook,
         webhooks::delete_webhook, webhooks::list_deliveries, webhooks::test_webhook,
+        bulk_runs::bulk_create_runs, bulk_step_runs::bulk_update_step_runs,
+        exports::export_runs, exports::export_process_dashboard,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -93,6 +95,9 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         rerun_dto::SkippedRerun, rerun_dto::TryResponse, rerun_dto::DispatchResponse,
         webhook_dto::CreateWebhookRequest, webhook_dto::WebhookResponse,
         webhook_dto::CreatedWebhookResponse, webhook_dto::DeliveryResponse,
+        bulk_dto::BulkRunItem, bulk_dto::BulkRunsRequest, bulk_dto::BulkRunsUpload,
+        bulk_dto::BulkRunsResponse, bulk_dto::BulkFailureResponse, bulk_dto::BulkDuplicateResponse,
+        bulk_dto::BulkStepReport, bulk_dto::BulkRunGroupResponse, bulk_dto::BulkStepRunsResponse,
     )),
     modifiers(&SecuritySchemes),
     tags(

@@ -6,8 +6,9 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, reruns, run_metadata, runs, search, step_runs, steps, webhooks,
+    api_keys, audit, audit_logs, auth, bulk_runs, bulk_step_runs, cleanup, dashboards, db_admin,
+    entities, exports, fields, history, kpis, lifecycle, processes, reruns, run_metadata, runs,
+    search, step_runs, steps, webhooks,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -56,8 +57,10 @@ pub fn api_routes() -> RouteTable {
     );
     t.add(Method::POST, "/runs/", runs::create_run);
     t.add(Method::GET, "/runs/", runs::list_runs);
+    t.add(Method::POST, "/runs/bulk", bulk_runs::bulk_create_runs);
     // Before /runs/{run_id}, which would otherwise take "search" for an id.
     t.add(Method::GET, "/runs/search", search::search_runs);
+    t.add(Method::GET, "/runs/export", exports::export_runs);
     t.add(Method::GET, "/runs/{run_id}", runs::get_run);
     t.add(
         Method::PATCH,
@@ -97,6 +100,11 @@ pub fn api_routes() -> RouteTable {
     t.add(Method::POST, "/step-runs/", step_runs::create_step_run);
     // Before /step-runs/{step_run_id}, which would otherwise take "rerun" for an id.
     t.add(Method::POST, "/step-runs/rerun", reruns::bulk_rerun);
+    t.add(
+        Method::POST,
+        "/step-runs/bulk",
+        bulk_step_runs::bulk_update_step_runs,
+    );
     t.add(
         Method::PATCH,
         "/step-runs/{step_run_id}",
@@ -178,6 +186,11 @@ pub fn api_routes() -> RouteTable {
         Method::GET,
         "/dashboard/process/{process_id}",
         dashboards::process_dashboard,
+    );
+    t.add(
+        Method::GET,
+        "/dashboard/process/{process_id}/export",
+        exports::export_process_dashboard,
     );
     t.add(Method::GET, "/auth/verify", auth::verify);
     t.add(Method::GET, "/auth/me", auth::me);

@@ -17,6 +17,8 @@ pub struct ServiceInfo {
     /// Prefix of the versioned API, e.g. `/api/v1`.
     pub prefix: String,
     pub max_body_bytes: usize,
+    /// BULK_MAX_ITEMS: most rows or reports in one bulk request.
+    pub bulk_max_items: usize,
     /// Largest database file accepted by the restore endpoint.
     pub max_restore_bytes: usize,
     /// SEARCH_ALL_META: search every process's metadata when no process_id is given.
@@ -35,6 +37,7 @@ impl ServiceInfo {
             environment: environment.into(),
             prefix: prefix.into(),
             max_body_bytes: 1024 * 1024,
+            bulk_max_items: 10_000,
             max_restore_bytes: 1024 * 1024 * 1024,
             search_all_meta: false,
         }

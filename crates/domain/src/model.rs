@@ -41,6 +41,8 @@ pub struct ProcessRun {
     pub process_id: i64,
     pub entity_id: String,
     pub entity_name: Option<String>,
+    /// The caller's own id for the run, unique per process among live runs.
+    pub external_id: Option<String>,
     pub status: RunStatus,
     pub meta: Value,
     pub started_at: Option<DateTime<Utc>>,
@@ -235,6 +237,7 @@ pub struct NewRun {
     pub entity_id: String,
     pub entity_name: Option<String>,
     pub meta: Value,
+    pub external_id: Option<String>,
 }
 
 impl NewRun {
@@ -244,6 +247,18 @@ impl NewRun {
         entity_name: Option<&str>,
         meta: Option<Value>,
     ) -> Result<Self, DomainError> {
+        Self::with_external_id(process_id, entity_id, entity_name, meta, None)
+    }
+
+    /// A run with the caller's own id, which follows the rules of `entity_id`. Every field
+    /// error is reported at once.
+    pub fn with_external_id(
+        process_id: i64,
+        entity_id: &str,
+        entity_name: Option<&str>,
+        meta: Option<Value>,
+        external_id: Option<&str>,
+    ) -> Result<Self, DomainError> {
         let mut errors = Vec::new();
         let entity_id = check_entity_id("entity_id", entity_id)
             .map_err(|e| errors.push(e))
@@ -252,13 +267,23 @@ impl NewRun {
             .map_err(|e| errors.push(e))
             .ok();
         let meta = check_meta("meta", meta).map_err(|e| errors.push(e)).ok();
-        match (entity_id, entity_name, meta) {
-            (Some(entity_id), Some(entity_name), Some(meta)) if errors.is_empty() => Ok(Self {
-                process_id,
-                entity_id,
-                entity_name,
-                meta,
-            }),
+        let external_id = external_id
+            .map(|v| check_entity_id("external_id", v))
+            .transpose()
+            .map_err(|e| errors.push(e))
+            .ok();
+        match (entity_id, entity_name, meta, external_id) {
+            (Some(entity_id), Some(entity_name), Some(meta), Some(external_id))
+                if errors.is_empty() =>
+            {
+                Ok(Self {
+                    process_id,
+                    entity_id,
+                    entity_name,
+                    meta,
+                    external_id,
+                })
+            }
             _ => Err(DomainError::Validation(errors)),
         }
     }
@@ -313,6 +338,12 @@ mod tests {
         assert!(NewRun::new(1, &"x".repeat(101), None, None).is_err());
         assert!(NewRun::new(1, "", None, None).is_err());
         assert!(NewRun::new(1, "e", None, Some(json!("str"))).is_err());
+        assert!(NewRun::with_external_id(1, "e", None, None, Some("")).is_err());
+        let both = NewRun::with_external_id(1, "", None, None, Some(&"x".repeat(101)));
+        let Err(DomainError::Validation(errors)) = both else {
+            panic!("expected errors")
+        };
+        assert_eq!(errors.len(), 2);
     }
 
     #[test]

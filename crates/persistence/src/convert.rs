@@ -68,6 +68,7 @@ pub fn run(m: process_run::Model, steps: Vec<StepRun>) -> Result<ProcessRun, Per
         status: run_status(&m.status)?,
         entity_id: m.entity_id,
         entity_name: m.entity_name,
+        external_id: m.external_id,
         meta: m.meta,
         started_at: m.started_at,
         finished_at: m.finished_at,

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::sync::mpsc;
 
@@ -46,13 +46,19 @@ pub async fn publish(
 
 /// Listens on `channel` for as long as the returned receiver lives; `None` on SQLite.
 ///
-/// The listener holds one connection of the pool and reconnects on its own (with a pause of a
+/// The listener holds one connection outside the pool and reconnects on its own (with a pause of a
 /// second between failed attempts), sending [`Notice::Resync`] after every (re)connection.
 pub fn subscribe(db: &DatabaseConnection, channel: &'static str) -> Option<mpsc::Receiver<Notice>> {
     if db.get_database_backend() != DbBackend::Postgres {
         return None;
     }
-    let pool = db.get_postgres_connection_pool().clone();
+    // A pool of its own (one connection, same options), so the listener never takes a
+    // connection from the requests' pool.
+    let options = (*db.get_postgres_connection_pool().connect_options()).clone();
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .connect_lazy_with(options);
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
         while !tx.is_closed() {

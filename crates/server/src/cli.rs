@@ -53,6 +53,29 @@ pub enum Command {
     /// KPI rollups.
     #[command(subcommand)]
     Kpis(KpisCommand),
+    /// Bulk import.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Start runs from a CSV or JSON file (the format of POST /runs/bulk), with a progress bar.
+    /// The whole file is checked first: a bad row stops the import before anything is stored,
+    /// unless --partial. Rows whose external_id is taken are skipped, so a repeat is safe.
+    Runs {
+        /// A .csv or .json file.
+        file: PathBuf,
+        /// The process of every row (a row naming another process is refused).
+        #[arg(long)]
+        process: i64,
+        /// Store the valid rows and report the others.
+        #[arg(long)]
+        partial: bool,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=50_000))]
+        batch: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

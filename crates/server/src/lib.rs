@@ -3,6 +3,7 @@
 pub mod api_key_cli;
 pub mod cli;
 pub mod dispatcher;
+pub mod import_cli;
 pub mod jobs;
 pub mod maintenance_cli;
 pub mod serve;

@@ -60,6 +60,12 @@ async fn main() -> ExitCode {
             }
             Err(e) => Err(e.into()),
         },
+        Command::Import(command) => match serve::open_database(&settings, true).await {
+            Ok(db) => {
+                procdash_server::import_cli::import(&db, command, &mut std::io::stdout()).await
+            }
+            Err(e) => Err(e.into()),
+        },
         Command::Kpis(command) => match serve::open_database(&settings, true).await {
             Ok(db) => {
                 procdash_server::maintenance_cli::kpis(&db, command, &mut std::io::stdout()).await

@@ -179,6 +179,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
         &settings.api_v1_prefix,
     );
     info.max_body_bytes = settings.max_body_bytes;
+    info.bulk_max_items = settings.bulk_max_items;
     let (sink, rx) = RequestLogSink::new(settings.request_log_buffer);
     info.max_restore_bytes = settings.max_restore_bytes;
     info.search_all_meta = settings.search_all_meta;

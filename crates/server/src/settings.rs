@@ -8,7 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 55] = [
+pub const ENV_KEYS: [&str; 56] = [
     "DATABASE_READ_URL",
     "READ_MAX_LAG_SECONDS",
     "RATE_LIMIT_STORE",
@@ -20,6 +20,7 @@ pub const ENV_KEYS: [&str; 55] = [
     "AUTOMATION_SERVER_TOKEN",
     "DISPATCH_POLL_MILLIS",
     "STUCK_EVENTS_INTERVAL_SECONDS",
+    "BULK_MAX_ITEMS",
     "SEARCH_ALL_META",
     "HEALTH_CACHE_SECONDS",
     "STUCK_FACTOR",
@@ -108,6 +109,8 @@ pub struct Settings {
     pub log_file: Option<PathBuf>,
     pub log_format: LogFormat,
     pub max_body_bytes: usize,
+    /// Most runs or step reports in one bulk request.
+    pub bulk_max_items: usize,
     pub app_name: String,
     pub shutdown_timeout_seconds: u64,
     /// Signs bearer tokens. Secret: never logged or printed.
@@ -195,6 +198,7 @@ impl Default for Settings {
             log_file: None,
             log_format: LogFormat::Text,
             max_body_bytes: 1024 * 1024,
+            bulk_max_items: 10_000,
             app_name: "procdash".to_owned(),
             shutdown_timeout_seconds: 30,
             secret_key: None,
@@ -304,6 +308,9 @@ impl Settings {
         }
         if self.max_body_bytes == 0 {
             return bad("MAX_BODY_BYTES", "must be greater than 0");
+        }
+        if self.bulk_max_items == 0 {
+            return bad("BULK_MAX_ITEMS", "must be greater than 0");
         }
         if self.rate_limit_requests == 0
             || self.rate_limit_period == 0

@@ -1,6 +1,7 @@
 //! Request and response bodies. They are not storage rows: each maps from a domain value.
 
 pub mod api_key;
+pub mod bulk;
 pub mod change;
 pub mod dashboards;
 pub mod entities;

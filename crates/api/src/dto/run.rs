@@ -47,6 +47,9 @@ pub struct RunResponse {
     pub entity_id: String,
     #[schema(example = "Acme Corporation")]
     pub entity_name: Option<String>,
+    /// The caller's own id for the run, unique per process among live runs.
+    #[schema(example = "ORDER-7781")]
+    pub external_id: Option<String>,
     pub status: RunStatusDto,
     #[schema(value_type = Object, example = json!({"priority": "high"}))]
     pub meta: Value,
@@ -91,6 +94,7 @@ impl RunResponse {
             process_id: r.process_id,
             entity_id: r.entity_id,
             entity_name: r.entity_name,
+            external_id: r.external_id,
             status: r.status.into(),
             meta: r.meta,
             started_at: r.started_at,
@@ -116,15 +120,20 @@ pub struct CreateRunRequest {
     pub entity_name: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub meta: Option<Value>,
+    /// Your own id for the run, at most 100 characters, unique per process among live runs
+    /// (a second live run with it is a 409; bulk uploads report it as a duplicate).
+    #[schema(max_length = 100, example = "ORDER-7781")]
+    pub external_id: Option<String>,
 }
 
 impl CreateRunRequest {
     pub fn into_domain(self) -> ApiResult<NewRun> {
-        Ok(NewRun::new(
+        Ok(NewRun::with_external_id(
             self.process_id,
             &self.entity_id,
             self.entity_name.as_deref(),
             self.meta,
+            self.external_id.as_deref(),
         )?)
     }
 }

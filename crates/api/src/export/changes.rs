@@ -2,9 +2,9 @@ use actix_web::web::Bytes;
 use futures_util::Stream;
 use procdash_persistence::DatabaseConnection;
 use procdash_persistence::audit::query::{ChangeFilter, ChangeRecord, export_page};
-use rust_xlsxwriter::{Workbook, XlsxError};
 use tempfile::NamedTempFile;
 
+use crate::export::sheet;
 use crate::export::tables::safe_cell;
 
 const PAGE: u64 = 1000;
@@ -92,37 +92,16 @@ pub async fn xlsx_file(
     db: &DatabaseConnection,
     filter: &ChangeFilter,
 ) -> Result<NamedTempFile, String> {
-    let file = NamedTempFile::new().map_err(|e| e.to_string())?;
-    let mut workbook = Workbook::new();
-    let sheet = workbook
-        .add_worksheet_with_constant_memory()
-        .map_err(|e: XlsxError| e.to_string())?;
-    sheet.set_name("changes").map_err(|e| e.to_string())?;
-    for (col, name) in (0u16..).zip(HEADER) {
-        sheet
-            .write_string(0, col, name)
-            .map_err(|e| e.to_string())?;
-    }
-    let mut row = 1u32;
-    let mut after = 0;
-    loop {
-        let rows = export_page(db, filter, after, PAGE)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        for r in &rows {
-            for (col, value) in (0u16..).zip(cells(r)) {
-                sheet
-                    .write_string(row, col, value)
-                    .map_err(|e| e.to_string())?;
-            }
-            row += 1;
-        }
-    }
-    let path = file.path().to_owned();
-    tokio::task::spawn_blocking(move || workbook.save(path).map_err(|e| e.to_string()))
-        .await
-        .map_err(|e| e.to_string())??;
-    Ok(file)
+    sheet::xlsx_pages(
+        "changes",
+        HEADER.map(str::to_owned).to_vec(),
+        |after| async move {
+            export_page(db, filter, after, PAGE)
+                .await
+                .map_err(|e| e.to_string())
+        },
+        |r: &ChangeRecord| r.id,
+        |r| cells(r).to_vec(),
+    )
+    .await
 }

@@ -65,15 +65,27 @@ pub async fn process_dashboard(
     path: web::Path<i64>,
     params: web::Query<DashboardParams>,
 ) -> ApiResult<web::Json<ProcessDashboard>> {
+    Ok(web::Json(
+        dashboard_of(&state, path.into_inner(), &params).await?,
+    ))
+}
+
+/// The dashboard of one process: what `GET /dashboard/process/{id}` answers and its CSV export
+/// holds.
+pub(crate) async fn dashboard_of(
+    state: &AppState,
+    process_id: i64,
+    params: &DashboardParams,
+) -> ApiResult<ProcessDashboard> {
     window(params.since, params.until)?;
-    let process = processes::get(state.read_db(), path.into_inner()).await?;
+    let process = processes::get(state.read_db(), process_id).await?;
     let scope = RunScope {
         process_id: Some(process.id),
         since: params.since,
         until: params.until,
     };
     let rules = state.health.rules(state.read_db()).await?;
-    let (counts, stuck) = counts_of(&state, &rules, &scope)
+    let (counts, stuck) = counts_of(state, &rules, &scope)
         .await?
         .into_iter()
         .next()
@@ -142,7 +154,7 @@ pub async fn process_dashboard(
             }
         })
         .collect();
-    Ok(web::Json(ProcessDashboard {
+    Ok(ProcessDashboard {
         process: DashboardProcess {
             id: process.id,
             name: process.name.clone(),
@@ -164,7 +176,7 @@ pub async fn process_dashboard(
             p95_completion_seconds: completion.p95,
         },
         steps,
-    }))
+    })
 }
 
 /// The seed's overview of one process: counts per status and a page of its runs.

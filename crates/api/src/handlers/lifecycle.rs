@@ -38,7 +38,7 @@ pub async fn delete_process(
     responses(
         (status = 200, description = "The restored process", body = ProcessResponse),
         (status = 404, description = "No such process", body = ErrorBody),
-        (status = 409, description = "The process is not deleted, or a live step now holds a restored step's index", body = ErrorBody),
+        (status = 409, description = "The process is not deleted, a live step now holds a restored step's index, or a live run a restored run's external_id", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
         responses::Common, responses::Authenticated, responses::AdminOnly,
     )
@@ -110,7 +110,7 @@ pub async fn delete_run(
     responses(
         (status = 200, description = "The restored run", body = RunResponse),
         (status = 404, description = "No such run", body = ErrorBody),
-        (status = 409, description = "The run is not deleted, or its process is deleted", body = ErrorBody),
+        (status = 409, description = "The run is not deleted, its process is deleted, or a live run of the process now holds its external_id", body = ErrorBody),
         (status = 422, description = "The id is not an integer", body = ErrorBody),
         responses::Common, responses::Authenticated, responses::AdminOnly,
     )

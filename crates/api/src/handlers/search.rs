@@ -11,6 +11,26 @@ use crate::pagination::{self, PageResponse};
 use crate::responses;
 use crate::state::AppState;
 
+/// The search for `q`, in the metadata the process declares (or, without a process, every
+/// process's metadata when SEARCH_ALL_META is on). A missing process is a 404.
+pub(crate) async fn run_search_for(
+    state: &AppState,
+    q: &str,
+    process_id: Option<i64>,
+) -> ApiResult<RunSearch> {
+    let text = SearchText::parse(q)?;
+    let meta = match process_id {
+        Some(id) => process_scope(&processes::get(state.read_db(), id).await?.meta),
+        None if state.info.search_all_meta => MetaScope::AllScalars,
+        None => MetaScope::None,
+    };
+    Ok(RunSearch {
+        text,
+        process_id,
+        meta,
+    })
+}
+
 /// Search live runs by a substring of entity_id, entity_name, status and metadata, with the
 /// fields that matched.
 #[utoipa::path(
@@ -38,17 +58,7 @@ pub async fn search_runs(
         params.cursor.as_deref(),
         procdash_domain::page::MAX_PAGE_SIZE,
     )?;
-    let text = SearchText::parse(&params.q)?;
-    let meta = match params.process_id {
-        Some(id) => process_scope(&processes::get(state.read_db(), id).await?.meta),
-        None if state.info.search_all_meta => MetaScope::AllScalars,
-        None => MetaScope::None,
-    };
-    let search = RunSearch {
-        text,
-        process_id: params.process_id,
-        meta,
-    };
+    let search = run_search_for(&state, &params.q, params.process_id).await?;
     let found = run_search::search(state.read_db(), &search, &page).await?;
     let rules = state.health.rules(state.read_db()).await?;
     let next = pagination::next_cursor(&req, &state, &found, |r| {

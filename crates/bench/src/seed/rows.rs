@@ -124,6 +124,7 @@ impl Generator {
             scheduled_deletion_at: scheduled_deletion(created_at, process.retention_months),
             is_neutralized: false,
             neutralized_at: None,
+            external_id: None,
             created_at,
             updated_at: plan.updated_at,
             created_by: self.actor.label(),

@@ -106,30 +106,37 @@ pub async fn record(
     actor: &Actor,
     change: Change,
 ) -> Result<i64, PersistenceError> {
-    let inserted = row_of(actor, change).insert(db).await?;
+    let inserted = row_for(actor, change, clock::now()).insert(db).await?;
     Ok(inserted.id)
 }
 
-/// Writes several change-log rows in one statement (one round trip), in the given order, so the
-/// sealer chains them in that order.
+/// Change-log rows per multi-row `INSERT`: 20 bound values each, well under the parameter
+/// limits of both backends (SQLite 32,766, PostgreSQL 65,535).
+const RECORD_MANY_CHUNK: usize = 1000;
+
+/// Writes many change-log rows on the caller's connection with multi-row inserts: the same
+/// rows [`record`] writes one by one, for bulk writes where a round trip per row dominates.
 pub async fn record_many(
     db: &impl ConnectionTrait,
     actor: &Actor,
     changes: Vec<Change>,
 ) -> Result<(), PersistenceError> {
-    if changes.is_empty() {
-        return Ok(());
+    let occurred_at = clock::now();
+    let mut rows = changes
+        .into_iter()
+        .map(|c| row_for(actor, c, occurred_at))
+        .peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(RECORD_MANY_CHUNK).collect();
+        change_log::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
     }
-    let rows = changes.into_iter().map(|c| row_of(actor, c));
-    change_log::Entity::insert_many(rows)
-        .exec_without_returning(db)
-        .await?;
     Ok(())
 }
 
-/// The row for a change, with its payload hash.
-fn row_of(actor: &Actor, change: Change) -> change_log::ActiveModel {
-    let occurred_at = clock::now();
+/// The change-log row of one change, with its payload hash.
+fn row_for(actor: &Actor, change: Change, occurred_at: DateTime<Utc>) -> change_log::ActiveModel {
     let changed = Value::from(changed_fields(
         change.before.as_ref(),
         change.after.as_ref(),

@@ -21,7 +21,8 @@ pub fn step(m: &process_step::Model) -> Value {
 pub fn run(m: &process_run::Model) -> Value {
     json!({
         "id": m.id, "process_id": m.process_id, "entity_id": m.entity_id,
-        "entity_name": m.entity_name, "status": m.status, "meta": m.meta,
+        "entity_name": m.entity_name, "external_id": m.external_id, "status": m.status,
+        "meta": m.meta,
         "started_at": m.started_at, "finished_at": m.finished_at,
         "scheduled_deletion_at": m.scheduled_deletion_at, "is_neutralized": m.is_neutralized,
         "neutralized_at": m.neutralized_at, "deleted_at": m.deleted_at,

@@ -8,6 +8,8 @@ pub struct Model {
     pub process_id: i64,
     pub entity_id: String,
     pub entity_name: Option<String>,
+    /// The caller's own id for the run, unique per process among live runs.
+    pub external_id: Option<String>,
     pub status: String,
     #[sea_orm(column_type = "JsonBinary")]
     pub meta: Json,

@@ -158,7 +158,14 @@ async fn restore_marked(
                 "a live step now uses the index of a deleted step",
             )
         })?;
-    mark(db, "process_runs", None, actor, now, marked()).await?;
+    mark(db, "process_runs", None, actor, now, marked())
+        .await
+        .map_err(|e| {
+            PersistenceError::conflict_on_unique(
+                e,
+                "a live run now holds the external_id of a deleted run",
+            )
+        })?;
     mark(db, "step_runs", None, actor, now, marked()).await?;
     Ok(())
 }
@@ -281,7 +288,12 @@ pub async fn restore_run(
     model.deletion_id = Set(None);
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
-    let saved = model.update(&txn).await?;
+    let saved = model.update(&txn).await.map_err(|e| {
+        PersistenceError::conflict_on_unique(
+            e,
+            format!("a live run now holds the external_id of run {id}"),
+        )
+    })?;
     let change = Change {
         entity: "run",
         record_id: id,

@@ -2,6 +2,8 @@
 //! write transaction; lookups accept any connection so they can join one.
 
 pub mod api_keys;
+pub mod bulk_runs;
+pub mod bulk_step_runs;
 pub mod dashboards;
 pub mod deletion;
 pub mod entities;
@@ -15,6 +17,7 @@ pub mod processes;
 pub mod request_logs;
 pub mod reruns;
 pub mod retention;
+pub mod run_export;
 pub(crate) mod run_filters;
 pub mod run_metadata;
 pub mod run_search;

@@ -54,7 +54,7 @@ fn lower_like(column: process_run::Column, pattern: &str) -> sea_orm::sea_query:
 }
 
 /// The exact condition, with the backend's index-served prefilter where one applies.
-fn matches(backend: DbBackend, search: &RunSearch) -> Condition {
+pub(crate) fn matches(backend: DbBackend, search: &RunSearch) -> Condition {
     let pattern = search.text.like_pattern();
     let lower = search.text.lower();
     let mut text_fields = Condition::any()

@@ -43,6 +43,7 @@ pub async fn create(
         process_id: Set(new.process_id),
         entity_id: Set(new.entity_id),
         entity_name: Set(new.entity_name),
+        external_id: Set(new.external_id),
         status: Set(RunStatus::Pending.as_str().to_owned()),
         meta: Set(new.meta),
         scheduled_deletion_at: Set(scheduled_deletion(now, process.retention_months)),
@@ -53,7 +54,16 @@ pub async fn create(
         ..Default::default()
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|e| {
+        PersistenceError::conflict_on_unique(
+            e,
+            format!(
+                "process {} already has a live run with this external_id",
+                new.process_id
+            ),
+        )
+    })?;
     // RETURNING gives the created rows back, so nothing is read again after the writes, and the
     // change rows go in one statement: 7 round trips on PostgreSQL whatever the number of steps.
     let mut created = if steps.is_empty() {
@@ -275,7 +285,7 @@ fn order_column(field: RunOrderField) -> process_run::Column {
     }
 }
 
-fn filtered(f: &RunFilter, backend: DbBackend) -> Select<process_run::Entity> {
+pub(crate) fn filtered(f: &RunFilter, backend: DbBackend) -> Select<process_run::Entity> {
     use process_run::Column as C;
     let mut q = process_run::Entity::find().filter(C::DeletedAt.is_null());
     if let Some(id) = f.process_id {

@@ -51,13 +51,44 @@ pub async fn update(
         return Err(PersistenceError::not_found("run", run_id));
     };
     let current = find_live(&txn, id).await?;
+    let now = clock::now();
+    let process_id = run.process_id;
+    let (saved, change) = apply_report(
+        &txn,
+        actor,
+        process_id,
+        current,
+        update,
+        last_modified_by,
+        now,
+    )
+    .await?;
+    let mut changes = vec![change];
+    changes.extend(recompute_change(&txn, actor, run, now).await?);
+    // Both change rows in one statement: 8 round trips on PostgreSQL, BEGIN and COMMIT included.
+    audit::record_many(&txn, actor, changes).await?;
+    txn.commit().await?;
+    convert::step_run(saved)
+}
+
+/// Applies one status report to a step run the caller has read under the run's lock (and queues
+/// the step_run.failed webhook when it fails). Returns the saved row and its change, which the
+/// caller records (batched with the run's recompute) and then recomputes the run.
+pub(crate) async fn apply_report(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    process_id: i64,
+    current: step_run::Model,
+    update: StepUpdate,
+    last_modified_by: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(step_run::Model, Change), PersistenceError> {
     let state = StepRunState {
         status: convert::step_status(&current.status)?,
         started_at: current.started_at,
         finished_at: current.finished_at,
         failure: current.failure.clone(),
     };
-    let now = clock::now();
     let next = apply_step_update(&state, precise(update), now);
     let before = snapshot::step_run(&current);
     let previous_status = current.status.clone();
@@ -71,20 +102,16 @@ pub async fn update(
     }
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
-    let saved = model.update(&txn).await?;
-    let mut changes = vec![Change {
+    let saved = model.update(db).await?;
+    let change = Change {
         entity: "step_run",
-        record_id: id,
+        record_id: saved.id,
         operation: "update",
         before: Some(before),
         after: Some(snapshot::step_run(&saved)),
-    }];
-    webhooks::step_run_changed(&txn, actor, run.process_id, &saved, Some(&previous_status)).await?;
-    changes.extend(recompute_change(&txn, actor, run, now).await?);
-    // Both change rows in one statement: 8 round trips on PostgreSQL, BEGIN and COMMIT included.
-    audit::record_many(&txn, actor, changes).await?;
-    txn.commit().await?;
-    convert::step_run(saved)
+    };
+    webhooks::step_run_changed(db, actor, process_id, &saved, Some(&previous_status)).await?;
+    Ok((saved, change))
 }
 
 /// Adds a step run by hand (the seed's manual endpoint) and recomputes the run.
