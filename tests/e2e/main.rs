@@ -31,6 +31,7 @@ mod governance;
 mod hardening;
 #[cfg(test)]
 mod helpers;
+#[cfg(test)]
 mod import;
 #[cfg(test)]
 mod instances;
