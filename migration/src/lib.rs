@@ -16,6 +16,7 @@ mod m20261126_000010_add_runs_entity_index;
 mod m20261202_000011_index_run_meta;
 mod m20261202_000012_create_run_search;
 mod m20261202_000013_create_kpi_rollups;
+mod m20261203_000025_create_idempotency_keys;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_index_run_meta::Migration),
             Box::new(m20261202_000012_create_run_search::Migration),
             Box::new(m20261202_000013_create_kpi_rollups::Migration),
+            Box::new(m20261203_000025_create_idempotency_keys::Migration),
         ]
     }
 }

@@ -26,6 +26,8 @@ mod hardening;
 #[cfg(test)]
 mod helpers;
 #[cfg(test)]
+mod idempotency;
+#[cfg(test)]
 mod jobs;
 #[cfg(test)]
 mod kpis;

@@ -14,6 +14,7 @@ use crate::handlers::{
     kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
     system as system_handlers,
 };
+use crate::idempotency::OpenApiDoc as IdempotencyDoc;
 use crate::pagination::PageResponse;
 
 pub const DEFAULT_PREFIX: &str = "/api/v1";
@@ -84,7 +85,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         kpis_dto::KpiResponse, kpis_dto::KpiBucketResponse, kpis_dto::AnomalyResponse,
         kpis_dto::ForecastResponse, kpis_dto::ForecastPointResponse,
     )),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &IdempotencyDoc),
     tags(
         (name = "processes", description = "Business processes and their definitions"),
         (name = "steps", description = "Ordered steps of a process"),

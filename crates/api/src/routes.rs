@@ -237,9 +237,16 @@ pub fn register(cfg: &mut web::ServiceConfig, prefix: &str, table: RouteTable) {
                     resource = resource.route(route);
                 }
             }
-            scope = scope.service(resource.wrap(actix_web::middleware::from_fn(
-                crate::panic_boundary::middleware,
-            )));
+            // The idempotency layer wraps the panic boundary, so a panic's 500 releases the key.
+            scope = scope.service(
+                resource
+                    .wrap(actix_web::middleware::from_fn(
+                        crate::panic_boundary::middleware,
+                    ))
+                    .wrap(actix_web::middleware::from_fn(
+                        crate::idempotency::middleware,
+                    )),
+            );
         }
         cfg.service(scope);
     }

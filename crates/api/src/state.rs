@@ -82,6 +82,7 @@ pub struct AppState {
     pub lifecycle: LifecycleSettings,
     /// The late/stuck rule and its per-process limits, cached briefly.
     pub health: crate::health::HealthService,
+    pub idempotency: crate::idempotency::IdempotencySettings,
     pub started: Instant,
 }
 
@@ -107,6 +108,7 @@ impl AppState {
             request_log,
             lifecycle: LifecycleSettings::default(),
             health: crate::health::HealthService::default(),
+            idempotency: crate::idempotency::IdempotencySettings::default(),
             started: Instant::now(),
         }
     }
@@ -117,6 +119,11 @@ impl AppState {
         cache_for: std::time::Duration,
     ) -> Self {
         self.health = crate::health::HealthService::new(settings, cache_for);
+        self
+    }
+
+    pub fn with_idempotency(mut self, settings: crate::idempotency::IdempotencySettings) -> Self {
+        self.idempotency = settings;
         self
     }
 

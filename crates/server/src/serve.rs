@@ -160,6 +160,10 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     let state = web::Data::new(
         AppState::new(db.clone(), info, security(settings)?, sink)
             .with_lifecycle(lifecycle)
+            .with_idempotency(procdash_api::idempotency::IdempotencySettings {
+                ttl: chrono::Duration::hours(i64::from(settings.idempotency_ttl_hours)),
+                ..Default::default()
+            })
             .with_health(
                 procdash_domain::health::HealthSettings {
                     stuck_factor: settings.stuck_factor,
