@@ -17,6 +17,7 @@ mod m20261202_000011_index_run_meta;
 mod m20261202_000012_create_run_search;
 mod m20261202_000013_create_kpi_rollups;
 mod m20261203_000025_create_idempotency_keys;
+mod m20261203_000026_notify_change_log;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_create_run_search::Migration),
             Box::new(m20261202_000013_create_kpi_rollups::Migration),
             Box::new(m20261203_000025_create_idempotency_keys::Migration),
+            Box::new(m20261203_000026_notify_change_log::Migration),
         ]
     }
 }

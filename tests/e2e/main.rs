@@ -18,6 +18,8 @@ mod entities;
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
+mod events;
+#[cfg(test)]
 mod fields;
 #[cfg(test)]
 mod governance;

@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod docs_ui;
 pub mod dto;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod extractors;
 pub mod handlers;

@@ -4,14 +4,14 @@
 use utoipa::OpenApi;
 
 use crate::dto::{
-    api_key, change, dashboards as dashboards_dto, entities as entities_dto, fields as fields_dto,
-    kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log, run,
+    api_key, change, dashboards as dashboards_dto, entities as entities_dto, events as events_dto,
+    fields as fields_dto, kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log, run,
     run_metadata as run_metadata_dto, search as search_dto, step, step_run, system,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
+    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, events, fields,
+    history, kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
     system as system_handlers,
 };
 use crate::idempotency::OpenApiDoc as IdempotencyDoc;
@@ -50,6 +50,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         run_metadata::update_run_metadata,
         entities::entity_runs,
         kpis::process_kpis, kpis::forecast_process_kpi, kpis::export_process_kpis,
+        events::stream_events,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -84,6 +85,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         PageResponse<entities_dto::EntityRunResponse>,
         kpis_dto::KpiResponse, kpis_dto::KpiBucketResponse, kpis_dto::AnomalyResponse,
         kpis_dto::ForecastResponse, kpis_dto::ForecastPointResponse,
+        events_dto::EventData,
     )),
     modifiers(&SecuritySchemes, &IdempotencyDoc),
     tags(
@@ -101,6 +103,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         (name = "audit", description = "The change log, its export and its hash chain (admin)"),
         (name = "database", description = "Export, backup and restore (admin)"),
         (name = "kpis", description = "Process KPIs, anomalies, forecasts and their export"),
+        (name = "events", description = "The live change feed (server-sent events)"),
     )
 )]
 pub struct ApiDoc;

@@ -6,8 +6,8 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
+    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, events, fields,
+    history, kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -198,6 +198,7 @@ pub fn api_routes() -> RouteTable {
         db_admin::backup_sqlite,
     );
     t.add(Method::POST, "/admin/db/restore", db_admin::restore_sqlite);
+    t.add(Method::GET, "/events", events::stream_events);
     t
 }
 

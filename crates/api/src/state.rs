@@ -83,6 +83,8 @@ pub struct AppState {
     /// The late/stuck rule and its per-process limits, cached briefly.
     pub health: crate::health::HealthService,
     pub idempotency: crate::idempotency::IdempotencySettings,
+    /// The live change feed of this instance.
+    pub events: crate::events::EventHub,
     pub started: Instant,
 }
 
@@ -109,6 +111,7 @@ impl AppState {
             lifecycle: LifecycleSettings::default(),
             health: crate::health::HealthService::default(),
             idempotency: crate::idempotency::IdempotencySettings::default(),
+            events: crate::events::EventHub::new(crate::events::EventSettings::default()),
             started: Instant::now(),
         }
     }
@@ -124,6 +127,11 @@ impl AppState {
 
     pub fn with_idempotency(mut self, settings: crate::idempotency::IdempotencySettings) -> Self {
         self.idempotency = settings;
+        self
+    }
+
+    pub fn with_events(mut self, settings: crate::events::EventSettings) -> Self {
+        self.events = crate::events::EventHub::new(settings);
         self
     }
 
