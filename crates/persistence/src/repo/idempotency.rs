@@ -159,12 +159,18 @@ pub async fn complete(
     };
     idempotency_key::Entity::update_many()
         .set(model)
-        .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
-        .filter(idempotency_key::Column::IdemKey.eq(key))
-        .filter(idempotency_key::Column::State.eq(IN_FLIGHT))
+        .filter(in_flight(api_key_id, key))
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The in-flight claim of a key: completing or releasing never touches a finished row.
+fn in_flight(api_key_id: i64, key: &str) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(idempotency_key::Column::ApiKeyId.eq(api_key_id))
+        .add(idempotency_key::Column::IdemKey.eq(key))
+        .add(idempotency_key::Column::State.eq(IN_FLIGHT))
 }
 
 /// Gives a claimed key up, so the request may be retried with it.
@@ -174,9 +180,7 @@ pub async fn release(
     key: &str,
 ) -> Result<(), PersistenceError> {
     idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
-        .filter(idempotency_key::Column::IdemKey.eq(key))
-        .filter(idempotency_key::Column::State.eq(IN_FLIGHT))
+        .filter(in_flight(api_key_id, key))
         .exec(db)
         .await?;
     Ok(())
