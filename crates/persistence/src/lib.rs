@@ -11,7 +11,7 @@ pub mod connect;
 mod convert;
 pub mod entities;
 pub mod error;
-pub mod notify;
+pub mod feed_listener;
 pub mod paging;
 pub mod repo;
 mod sql;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use procdash_persistence::audit::feed;
-use procdash_persistence::notify::ChangeListener;
+use procdash_persistence::feed_listener::ChangeListener;
 use procdash_persistence::{DatabaseConnection, PersistenceError};
 use tokio::sync::Notify;
 
