@@ -24,6 +24,8 @@ mod m20261203_000016_create_webhooks;
 mod m20261203_000020_add_run_external_id;
 mod m20261203_000040_partition_history;
 pub mod partitions;
+mod m20261203_000025_create_idempotency_keys;
+mod m20261203_000026_notify_change_log;
 
 pub struct Migrator;
 
@@ -48,6 +50,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_create_outbox::Migration),
             Box::new(m20261203_000016_create_webhooks::Migration),
             Box::new(m20261203_000020_add_run_external_id::Migration),
+            Box::new(m20261203_000025_create_idempotency_keys::Migration),
+            Box::new(m20261203_000026_notify_change_log::Migration),
             // Keep last: the partitioning test migrates to just before it, with data.
             Box::new(m20261203_000040_partition_history::Migration),
         ]

@@ -87,9 +87,25 @@ async fn month_of(db: &impl ConnectionTrait, expr: &str) -> Result<Option<Month>
         .map(|m| Month::new(year, m)))
 }
 
+/// The definitions of the triggers on `table` (such as the change log's NOTIFY), so they can be
+/// created again on the table that replaces it.
+async fn triggers_of(db: &impl ConnectionTrait, table: &str) -> Result<Vec<String>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_get_triggerdef(t.oid) AS def FROM pg_trigger t \
+             JOIN pg_class c ON c.oid = t.tgrelid \
+             WHERE c.relname = $1 AND NOT t.tgisinternal ORDER BY t.tgname",
+            [table.into()],
+        ))
+        .await?;
+    rows.iter().map(|r| r.try_get::<String>("", "def")).collect()
+}
+
 async fn convert(db: &impl ConnectionTrait, shape: &Shape) -> Result<(), DbErr> {
     let t = shape.table;
     let old = format!("{t}_unpartitioned");
+    let triggers = triggers_of(db, t).await?;
     db.execute_unprepared(&format!("ALTER TABLE {t} RENAME TO {old}"))
         .await?;
     db.execute_unprepared(&format!(
@@ -148,6 +164,9 @@ async fn convert(db: &impl ConnectionTrait, shape: &Shape) -> Result<(), DbErr> 
         db.execute_unprepared(&format!("CREATE INDEX {name} ON {t} ({cols})"))
             .await?;
     }
+    for def in triggers {
+        db.execute_unprepared(&def).await?;
+    }
     Ok(())
 }
 
@@ -178,6 +197,7 @@ impl MigrationTrait for Migration {
                 continue;
             }
             let old = format!("{t}_partitioned");
+            let triggers = triggers_of(db, t).await?;
             db.execute_unprepared(&format!("ALTER TABLE {t} RENAME TO {old}"))
                 .await?;
             let identity = if shape.generated_id {
@@ -219,6 +239,9 @@ impl MigrationTrait for Migration {
                     db.execute_unprepared(&format!("CREATE INDEX {name} ON {t} ({cols})"))
                         .await?;
                 }
+            }
+            for def in &triggers {
+                db.execute_unprepared(def).await?;
             }
         }
         Ok(())

@@ -24,6 +24,8 @@ mod errors;
 #[cfg(test)]
 mod exports;
 #[cfg(test)]
+mod events;
+#[cfg(test)]
 mod fields;
 #[cfg(test)]
 mod governance;
@@ -35,6 +37,8 @@ mod helpers;
 mod import;
 #[cfg(test)]
 mod instances;
+#[cfg(test)]
+mod idempotency;
 #[cfg(test)]
 mod jobs;
 #[cfg(test)]

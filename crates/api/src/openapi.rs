@@ -5,16 +5,17 @@ use utoipa::OpenApi;
 
 use crate::dto::{
     api_key, bulk as bulk_dto, change, dashboards as dashboards_dto, entities as entities_dto,
-    fields as fields_dto, kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log,
-    rerun as rerun_dto, run, run_metadata as run_metadata_dto, search as search_dto, step,
-    step_run, system, webhook as webhook_dto,
+    events as events_dto, fields as fields_dto, kpis as kpis_dto, lifecycle as lifecycle_dto,
+    process, request_log, rerun as rerun_dto, run, run_metadata as run_metadata_dto,
+    search as search_dto, step, step_run, system, webhook as webhook_dto,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
     api_keys, audit, audit_logs, auth, bulk_runs, bulk_step_runs, cleanup, dashboards, db_admin,
-    entities, exports, fields, history, kpis, lifecycle, processes, reruns, run_metadata, runs,
-    search, step_runs, steps, system as system_handlers, webhooks,
+    entities, events, exports, fields, history, kpis, lifecycle, processes, reruns, run_metadata,
+    runs, search, step_runs, steps, system as system_handlers, webhooks,
 };
+use crate::idempotency::OpenApiDoc as IdempotencyDoc;
 use crate::pagination::PageResponse;
 
 pub const DEFAULT_PREFIX: &str = "/api/v1";
@@ -56,6 +57,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         webhooks::delete_webhook, webhooks::list_deliveries, webhooks::test_webhook,
         bulk_runs::bulk_create_runs, bulk_step_runs::bulk_update_step_runs,
         exports::export_runs, exports::export_process_dashboard,
+        events::stream_events,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -98,8 +100,9 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         bulk_dto::BulkRunItem, bulk_dto::BulkRunsRequest, bulk_dto::BulkRunsUpload,
         bulk_dto::BulkRunsResponse, bulk_dto::BulkFailureResponse, bulk_dto::BulkDuplicateResponse,
         bulk_dto::BulkStepReport, bulk_dto::BulkRunGroupResponse, bulk_dto::BulkStepRunsResponse,
+        events_dto::EventData,
     )),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &IdempotencyDoc),
     tags(
         (name = "processes", description = "Business processes and their definitions"),
         (name = "steps", description = "Ordered steps of a process"),
@@ -116,6 +119,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         (name = "database", description = "Export, backup and restore (admin)"),
         (name = "kpis", description = "Process KPIs, anomalies, forecasts and their export"),
         (name = "webhooks", description = "Signed event notifications (admin)"),
+        (name = "events", description = "The live change feed (server-sent events)"),
     )
 )]
 pub struct ApiDoc;

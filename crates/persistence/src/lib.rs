@@ -12,6 +12,7 @@ mod convert;
 pub mod entities;
 pub mod error;
 pub mod notify;
+pub mod feed_listener;
 pub mod paging;
 pub mod replica;
 pub mod repo;

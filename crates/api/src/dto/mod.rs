@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod change;
 pub mod dashboards;
 pub mod entities;
+pub mod events;
 pub mod fields;
 pub mod kpis;
 pub mod lifecycle;

@@ -12,6 +12,7 @@ pub mod dashboards;
 pub mod db_admin;
 pub mod entities;
 pub mod exports;
+pub mod events;
 pub mod fields;
 pub mod history;
 pub mod kpis;
