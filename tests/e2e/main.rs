@@ -51,3 +51,5 @@ mod step_runs;
 mod steps;
 #[cfg(test)]
 mod system;
+#[cfg(test)]
+mod ui;

@@ -46,6 +46,8 @@ pub struct SecuritySettings {
     /// Signing secret for bearer tokens; tokens are disabled without it.
     pub secret_key: Option<Vec<u8>>,
     pub token_minutes: i64,
+    /// SECRET_KEY, for web sessions, whether or not tokens are enabled.
+    pub session_secret: Option<Vec<u8>>,
     pub rate_limit: Option<RateLimitConfig>,
     /// Allowed CORS origins; `["*"]` allows any origin without credentials.
     pub cors_origins: Vec<String>,
@@ -77,6 +79,8 @@ pub struct AppState {
     pub security: SecuritySettings,
     pub keys: KeyStore,
     pub tokens: Option<TokenService>,
+    /// Web dashboard sessions, signed with SECRET_KEY or a random per-process key.
+    pub sessions: crate::auth::session::SessionService,
     pub limiter: Option<Limiter>,
     pub request_log: RequestLogSink,
     pub lifecycle: LifecycleSettings,
@@ -97,12 +101,20 @@ impl AppState {
             .as_deref()
             .map(|s| TokenService::new(s, security.token_minutes));
         let limiter = security.rate_limit.map(Limiter::new);
+        let sessions =
+            crate::auth::session::SessionService::new(security.session_secret.as_deref());
+        if sessions.ephemeral {
+            tracing::warn!(
+                "SECRET_KEY is unset: web sessions are signed with a random per-process key and end when this process stops"
+            );
+        }
         Self {
             keys: KeyStore::new(db.clone()),
             db,
             info,
             security,
             tokens,
+            sessions,
             limiter,
             request_log,
             lifecycle: LifecycleSettings::default(),

@@ -1,0 +1,134 @@
+//! Admin actions posted from the pages: CSRF-checked, admin-only, and carried out by the same
+//! repository calls as the API's lifecycle endpoints.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::html;
+use procdash_api::AppState;
+use procdash_persistence::PersistenceError;
+use procdash_persistence::repo::{deletion, neutralization};
+
+use crate::layout;
+use crate::pages::run::action_form;
+use crate::session::{CsrfForm, Viewer, viewer};
+
+/// The admin viewer of a state-changing form, or the response refusing it.
+async fn admin(
+    req: &HttpRequest,
+    state: &AppState,
+    form: &CsrfForm,
+) -> Result<Viewer, HttpResponse> {
+    let viewer = viewer(req, state).await.map_err(|e| e.response())?;
+    if !viewer.csrf_ok(state, &form.csrf) {
+        return Err(layout::forbidden(
+            "The form was not sent by this site (CSRF check failed). Nothing was changed.",
+        ));
+    }
+    if !viewer.is_admin() {
+        return Err(layout::forbidden(
+            "Admin access required. Nothing was changed.",
+        ));
+    }
+    Ok(viewer)
+}
+
+fn actor(req: &HttpRequest, viewer: &Viewer) -> procdash_persistence::Actor {
+    use actix_web::HttpMessage;
+    let request_id = req
+        .extensions()
+        .get::<procdash_api::request_id::RequestId>()
+        .map(|r| r.0.clone());
+    viewer.principal.actor().in_request(request_id, None)
+}
+
+/// The page for a failed action: the cause is logged, the person sees what they can do.
+fn failed(e: &PersistenceError) -> HttpResponse {
+    match e {
+        PersistenceError::NotFound { .. } => layout::message_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "No such run (it may have been deleted already).",
+        ),
+        PersistenceError::Conflict(_) => layout::message_page(
+            StatusCode::CONFLICT,
+            "Not possible",
+            "The run is not in a state that allows this.",
+        ),
+        other => {
+            tracing::error!(error = %other, "dashboard action failed");
+            layout::message_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+                "The action failed and nothing was changed.",
+            )
+        }
+    }
+}
+
+fn to(location: String) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+pub async fn delete_run(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let viewer = match admin(&req, &state, &form).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let id = path.into_inner();
+    if let Err(e) = deletion::delete_run(&state.db, &actor(&req, &viewer), id).await {
+        return failed(&e);
+    }
+    // The run is gone from every listing; this page is where it can be brought back.
+    let body = html! {
+        main id="main" class="narrow" {
+            h1 { "Run " (id) " deleted" }
+            p role="status" { "The run and its step runs are deleted. Restore them to undo." }
+            (action_form(&viewer, &format!("/ui/runs/{id}/restore"), "Restore run",
+                "Restore this run and its step runs?", "restore-run"))
+            p { a href="/ui/" { "Back to the processes" } }
+        }
+    };
+    layout::bare(StatusCode::OK, "Run deleted", body)
+}
+
+pub async fn restore_run(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let viewer = match admin(&req, &state, &form).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let id = path.into_inner();
+    match deletion::restore_run(&state.db, &actor(&req, &viewer), id).await {
+        Ok(()) => to(format!("/ui/runs/{id}")),
+        Err(e) => failed(&e),
+    }
+}
+
+pub async fn neutralize_run(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let viewer = match admin(&req, &state, &form).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let id = path.into_inner();
+    let keep = &state.lifecycle.neutralize_keep_fields;
+    match neutralization::neutralize_run(&state.db, &actor(&req, &viewer), id, keep, false).await {
+        Ok(_) => to(format!("/ui/runs/{id}")),
+        Err(e) => failed(&e),
+    }
+}
