@@ -16,6 +16,9 @@ mod m20261126_000010_add_runs_entity_index;
 mod m20261202_000011_index_run_meta;
 mod m20261202_000012_create_run_search;
 mod m20261202_000013_create_kpi_rollups;
+mod m20261203_000014_add_step_run_attempts;
+mod m20261203_000015_create_outbox;
+mod m20261203_000016_create_webhooks;
 
 pub struct Migrator;
 
@@ -36,6 +39,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_index_run_meta::Migration),
             Box::new(m20261202_000012_create_run_search::Migration),
             Box::new(m20261202_000013_create_kpi_rollups::Migration),
+            Box::new(m20261203_000014_add_step_run_attempts::Migration),
+            Box::new(m20261203_000015_create_outbox::Migration),
+            Box::new(m20261203_000016_create_webhooks::Migration),
         ]
     }
 }

@@ -41,9 +41,9 @@ async fn every_table_carries_the_audit_mixin() {
         .query_all_raw(Statement::from_string(backend, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations' AND name NOT LIKE 'run_search%'"))
         .await
         .unwrap();
-    // Nine data and log tables, and the three KPI tables (kpi_run_facts, kpi_rollups,
-    // kpi_watermarks).
-    assert_eq!(tables.len(), 12);
+    // Nine data and log tables, the three KPI tables (kpi_run_facts, kpi_rollups,
+    // kpi_watermarks), and outbox and webhooks.
+    assert_eq!(tables.len(), 14);
     for t in tables {
         let name: String = t.try_get("", "name").unwrap();
         let columns: Vec<String> = db

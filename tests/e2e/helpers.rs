@@ -14,7 +14,10 @@ pub struct TestApp {
     pub anonymous: reqwest::Client,
     pub admin_key: String,
     pub db: DatabaseConnection,
+    /// The database URL, for a second instance on the same database.
+    pub database_url: String,
     handle: ServerHandle,
+    dispatcher: tokio::task::AbortHandle,
     _database: TestDatabase,
 }
 
@@ -37,6 +40,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("server starts");
     let handle = running.handle.clone();
+    let dispatcher = running.dispatcher.clone();
     tokio::spawn(running.server);
     let admin_key = create_key(&running.db, "admin", None).await;
     let mut headers = reqwest::header::HeaderMap::new();
@@ -50,7 +54,9 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         anonymous: reqwest::Client::new(),
         admin_key,
         db: running.db,
+        database_url: database.url.clone(),
         handle,
+        dispatcher,
         _database: database,
     }
 }
@@ -79,10 +85,16 @@ impl Drop for TestApp {
         // Stop accepting work; the database guard drops (and removes the database) after this.
         let handle = self.handle.clone();
         drop(handle.stop(false));
+        self.dispatcher.abort();
     }
 }
 
 impl TestApp {
+    /// Stops this instance's outbox dispatcher (as if it had stopped).
+    pub fn abort_dispatcher(&self) {
+        self.dispatcher.abort();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

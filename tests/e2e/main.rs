@@ -14,6 +14,8 @@ mod dashboards;
 #[cfg(test)]
 mod database;
 #[cfg(test)]
+mod dispatch;
+#[cfg(test)]
 mod entities;
 #[cfg(test)]
 mod errors;
@@ -40,6 +42,10 @@ mod openapi;
 #[cfg(test)]
 mod processes;
 #[cfg(test)]
+mod receiver;
+#[cfg(test)]
+mod reruns;
+#[cfg(test)]
 mod run_metadata;
 #[cfg(test)]
 mod runs;
@@ -53,3 +59,5 @@ mod steps;
 mod system;
 #[cfg(test)]
 mod ui;
+#[cfg(test)]
+mod webhooks;

@@ -5,14 +5,15 @@ use utoipa::OpenApi;
 
 use crate::dto::{
     api_key, change, dashboards as dashboards_dto, entities as entities_dto, fields as fields_dto,
-    kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log, run,
+    kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log, rerun as rerun_dto, run,
     run_metadata as run_metadata_dto, search as search_dto, step, step_run, system,
+    webhook as webhook_dto,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
     api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
-    system as system_handlers,
+    kpis, lifecycle, processes, reruns, run_metadata, runs, search, step_runs, steps,
+    system as system_handlers, webhooks,
 };
 use crate::pagination::PageResponse;
 
@@ -49,6 +50,10 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         run_metadata::update_run_metadata,
         entities::entity_runs,
         kpis::process_kpis, kpis::forecast_process_kpi, kpis::export_process_kpis,
+        reruns::rerun_step_run, reruns::bulk_rerun, reruns::list_attempts,
+        reruns::list_rerunnable_step_runs, reruns::get_dispatch,
+        webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook,
+        webhooks::delete_webhook, webhooks::list_deliveries, webhooks::test_webhook,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -83,6 +88,11 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         PageResponse<entities_dto::EntityRunResponse>,
         kpis_dto::KpiResponse, kpis_dto::KpiBucketResponse, kpis_dto::AnomalyResponse,
         kpis_dto::ForecastResponse, kpis_dto::ForecastPointResponse,
+        rerun_dto::RerunRequest, rerun_dto::RerunResponse, rerun_dto::DispatchSummary,
+        rerun_dto::BulkRerunRequest, rerun_dto::BulkRerunResponse, rerun_dto::BulkRerunItem,
+        rerun_dto::SkippedRerun, rerun_dto::TryResponse, rerun_dto::DispatchResponse,
+        webhook_dto::CreateWebhookRequest, webhook_dto::WebhookResponse,
+        webhook_dto::CreatedWebhookResponse, webhook_dto::DeliveryResponse,
     )),
     modifiers(&SecuritySchemes),
     tags(
@@ -100,6 +110,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         (name = "audit", description = "The change log, its export and its hash chain (admin)"),
         (name = "database", description = "Export, backup and restore (admin)"),
         (name = "kpis", description = "Process KPIs, anomalies, forecasts and their export"),
+        (name = "webhooks", description = "Signed event notifications (admin)"),
     )
 )]
 pub struct ApiDoc;

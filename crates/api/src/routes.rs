@@ -7,7 +7,7 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 use crate::error::ApiError;
 use crate::handlers::{
     api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, run_metadata, runs, search, step_runs, steps,
+    kpis, lifecycle, processes, reruns, run_metadata, runs, search, step_runs, steps, webhooks,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -95,6 +95,8 @@ pub fn api_routes() -> RouteTable {
         entities::entity_runs,
     );
     t.add(Method::POST, "/step-runs/", step_runs::create_step_run);
+    // Before /step-runs/{step_run_id}, which would otherwise take "rerun" for an id.
+    t.add(Method::POST, "/step-runs/rerun", reruns::bulk_rerun);
     t.add(
         Method::PATCH,
         "/step-runs/{step_run_id}",
@@ -109,6 +111,44 @@ pub fn api_routes() -> RouteTable {
         Method::GET,
         "/step-runs/run/{run_id}/step/{step_id}",
         step_runs::get_run_step_run,
+    );
+    t.add(
+        Method::POST,
+        "/step-runs/{step_run_id}/rerun",
+        reruns::rerun_step_run,
+    );
+    t.add(
+        Method::GET,
+        "/step-runs/{step_run_id}/attempts",
+        reruns::list_attempts,
+    );
+    t.add(
+        Method::GET,
+        "/step-runs/{step_run_id}/dispatch",
+        reruns::get_dispatch,
+    );
+    t.add(
+        Method::GET,
+        "/step-runs/run/{run_id}/rerunnable",
+        reruns::list_rerunnable_step_runs,
+    );
+    t.add(Method::POST, "/webhooks/", webhooks::create_webhook);
+    t.add(Method::GET, "/webhooks/", webhooks::list_webhooks);
+    t.add(Method::GET, "/webhooks/{webhook_id}", webhooks::get_webhook);
+    t.add(
+        Method::DELETE,
+        "/webhooks/{webhook_id}",
+        webhooks::delete_webhook,
+    );
+    t.add(
+        Method::GET,
+        "/webhooks/{webhook_id}/deliveries",
+        webhooks::list_deliveries,
+    );
+    t.add(
+        Method::POST,
+        "/webhooks/{webhook_id}/test",
+        webhooks::test_webhook,
     );
     t.add(Method::POST, "/api-keys/", api_keys::create_api_key);
     t.add(Method::GET, "/api-keys/", api_keys::list_api_keys);

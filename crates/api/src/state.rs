@@ -86,6 +86,8 @@ pub struct AppState {
     pub lifecycle: LifecycleSettings,
     /// The late/stuck rule and its per-process limits, cached briefly.
     pub health: crate::health::HealthService,
+    /// OUTBOUND_ALLOWED_HOSTS and AUTOMATION_SERVER_URL, for rerun and webhook targets.
+    pub dispatch: procdash_persistence::repo::reruns::DispatchTargets,
     pub started: Instant,
 }
 
@@ -119,6 +121,7 @@ impl AppState {
             request_log,
             lifecycle: LifecycleSettings::default(),
             health: crate::health::HealthService::default(),
+            dispatch: procdash_persistence::repo::reruns::DispatchTargets::default(),
             started: Instant::now(),
         }
     }
@@ -129,6 +132,14 @@ impl AppState {
         cache_for: std::time::Duration,
     ) -> Self {
         self.health = crate::health::HealthService::new(settings, cache_for);
+        self
+    }
+
+    pub fn with_dispatch(
+        mut self,
+        dispatch: procdash_persistence::repo::reruns::DispatchTargets,
+    ) -> Self {
+        self.dispatch = dispatch;
         self
     }
 

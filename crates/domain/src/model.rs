@@ -68,6 +68,12 @@ pub struct StepRun {
     pub last_modified_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The first attempt this one reruns; None on a first attempt.
+    pub original_step_run_id: Option<i64>,
+    /// 1, then previous + 1 for each rerun.
+    pub attempt: i32,
+    /// A rerun replaced this attempt: it no longer counts in the run status.
+    pub superseded: bool,
 }
 
 /// A validated step definition.

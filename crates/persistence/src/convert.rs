@@ -55,6 +55,9 @@ pub fn step_run(m: step_run::Model) -> Result<StepRun, PersistenceError> {
         last_modified_by: m.last_modified_by,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        original_step_run_id: m.original_step_run_id,
+        attempt: m.attempt,
+        superseded: m.superseded_at.is_some(),
     })
 }
 

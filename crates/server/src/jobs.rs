@@ -22,6 +22,7 @@ pub enum Job {
     PurgeRequestLog,
     AutoNeutralize,
     KpiRollups,
+    StuckEvents,
 }
 
 impl Job {
@@ -32,6 +33,7 @@ impl Job {
             Self::PurgeRequestLog => "purge_request_log",
             Self::AutoNeutralize => "auto_neutralize",
             Self::KpiRollups => "kpi_rollups",
+            Self::StuckEvents => "stuck_events",
         }
     }
 
@@ -43,7 +45,7 @@ impl Job {
 /// How many times this instance has run each coordinated job.
 #[derive(Debug, Default)]
 pub struct JobCounts {
-    runs: [std::sync::atomic::AtomicU64; 5],
+    runs: [std::sync::atomic::AtomicU64; 6],
 }
 
 impl JobCounts {
@@ -109,11 +111,44 @@ pub async fn run_job(state: &AppState, job: Job, settings: &JobSettings) {
                 s.runs_seen, s.buckets_recomputed
             )
         }),
+        Job::StuckEvents => stuck_events(state, &actor)
+            .await
+            .map(|n| format!("{n} run.stuck events queued")),
     };
     match result {
         Ok(summary) => tracing::debug!(job = job.name(), %summary, "job done"),
         Err(e) => tracing::warn!(job = job.name(), error = %e, "job failed"),
     }
+}
+
+/// Raises run.stuck (once per run and webhook) for running runs past their process's limit.
+async fn stuck_events(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<usize, procdash_persistence::PersistenceError> {
+    let running = procdash_persistence::repo::webhooks::running_runs_if_watched(&state.db).await?;
+    if running.is_empty() {
+        return Ok(0);
+    }
+    let Ok(rules) = state.health.rules(&state.db).await else {
+        return Err(procdash_persistence::PersistenceError::Corrupt(
+            "cannot compute the stuck limits".to_owned(),
+        ));
+    };
+    let condition = rules.condition(procdash_domain::health::RunHealth::Stuck);
+    let stuck: Vec<(i64, i64)> = running
+        .into_iter()
+        .filter(|(_, process_id, started_at)| {
+            let cutoff = condition
+                .stuck_before
+                .iter()
+                .find(|(p, _)| p == process_id)
+                .map_or(condition.default_stuck_before, |(_, c)| *c);
+            started_at.is_some_and(|s| s < cutoff)
+        })
+        .map(|(id, process_id, _)| (id, process_id))
+        .collect();
+    procdash_persistence::repo::webhooks::runs_stuck(&state.db, actor, &stuck).await
 }
 
 /// Runs one tick: on PostgreSQL under the job's advisory lock (a slow run never overlaps the
@@ -247,6 +282,13 @@ pub fn spawn_all(state: Arc<AppState>, settings: &Settings) -> Arc<JobCounts> {
         state.clone(),
         Job::KpiRollups,
         secs(settings.kpi_interval_seconds),
+        js.clone(),
+        counts.clone(),
+    );
+    spawn_coordinated(
+        state.clone(),
+        Job::StuckEvents,
+        secs(settings.stuck_events_interval_seconds),
         js.clone(),
         counts.clone(),
     );

@@ -2,6 +2,7 @@
 
 pub mod api_key_cli;
 pub mod cli;
+pub mod dispatcher;
 pub mod jobs;
 pub mod maintenance_cli;
 pub mod serve;

@@ -40,6 +40,8 @@ pub struct Running {
     /// Tells the request-log writer to write what is buffered and stop.
     pub stop_log: tokio::sync::watch::Sender<bool>,
     pub log_writer: tokio::task::JoinHandle<()>,
+    /// The outbox dispatcher; abort it to stop sending.
+    pub dispatcher: tokio::task::AbortHandle,
 }
 
 pub fn db_config(settings: &Settings) -> DbConfig {
@@ -159,9 +161,14 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     let lifecycle = LifecycleSettings {
         neutralize_keep_fields: jobs::keep_fields(settings),
     };
+    let dispatch = procdash_persistence::repo::reruns::DispatchTargets {
+        policy: settings.outbound_policy().map_err(StartError::Config)?,
+        automation_server_url: settings.automation_server_url.clone(),
+    };
     let state = web::Data::new(
         AppState::new(db.clone(), info, security(settings)?, sink)
             .with_lifecycle(lifecycle)
+            .with_dispatch(dispatch)
             .with_health(
                 procdash_domain::health::HealthSettings {
                     stuck_factor: settings.stuck_factor,
@@ -174,6 +181,19 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     let (stop_log, stop_log_rx) = tokio::sync::watch::channel(false);
     let log_writer = tokio::spawn(run_writer(rx, db.clone(), stop_log_rx));
     let job_counts = jobs::spawn_all(state.clone().into_inner(), settings);
+    let dispatcher = crate::dispatcher::spawn(
+        state.clone().into_inner(),
+        crate::dispatcher::DispatchSettings {
+            instance: jobs::job_settings(settings).instance,
+            poll: Duration::from_millis(settings.dispatch_poll_millis),
+            policy: settings.outbound_policy().map_err(StartError::Config)?,
+            automation_token: settings
+                .automation_server_token
+                .clone()
+                .map(crate::dispatcher::Secret::new),
+            batch: 20,
+        },
+    );
     let addr = format!("{}:{}", settings.host, settings.port);
     let app_state = state.clone();
     // Signals are handled in `serve`, so that SIGINT is as graceful as SIGTERM.
@@ -206,6 +226,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
         job_counts,
         stop_log,
         log_writer,
+        dispatcher,
     })
 }
 

@@ -8,8 +8,13 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 45] = [
+pub const ENV_KEYS: [&str; 50] = [
     "SQLITE_BUSY_TIMEOUT_MS",
+    "OUTBOUND_ALLOWED_HOSTS",
+    "AUTOMATION_SERVER_URL",
+    "AUTOMATION_SERVER_TOKEN",
+    "DISPATCH_POLL_MILLIS",
+    "STUCK_EVENTS_INTERVAL_SECONDS",
     "SEARCH_ALL_META",
     "HEALTH_CACHE_SECONDS",
     "STUCK_FACTOR",
@@ -133,6 +138,18 @@ pub struct Settings {
     pub late_after_seconds: u64,
     /// How long the per-process stuck limits are reused; 0 computes them on every request.
     pub health_cache_seconds: u64,
+    /// Hosts reruns and webhooks may call: exact hosts or `.suffix` entries (comma-separated or
+    /// a JSON array). Private, loopback and link-local addresses need an exact entry.
+    #[serde(deserialize_with = "string_or_list")]
+    pub outbound_allowed_hosts: String,
+    /// Base URL of the automation server the `automation_server` rerun adapter calls.
+    pub automation_server_url: Option<String>,
+    /// Bearer token for the automation server. Secret: never logged or printed.
+    pub automation_server_token: Option<String>,
+    /// How often the dispatcher looks for due deliveries, in milliseconds.
+    pub dispatch_poll_millis: u64,
+    /// Interval of the `stuck_events` job that raises run.stuck webhook events.
+    pub stuck_events_interval_seconds: u64,
 }
 
 impl Default for Settings {
@@ -183,6 +200,11 @@ impl Default for Settings {
             stuck_min_seconds: 600,
             late_after_seconds: 900,
             health_cache_seconds: 30,
+            outbound_allowed_hosts: String::new(),
+            automation_server_url: None,
+            automation_server_token: None,
+            dispatch_poll_millis: 1000,
+            stuck_events_interval_seconds: 60,
         }
     }
 }
@@ -329,7 +351,27 @@ impl Settings {
         if self.database_max_connections == 0 {
             return bad("DATABASE_MAX_CONNECTIONS", "must be greater than 0");
         }
+        let policy = match self.outbound_policy() {
+            Ok(p) => p,
+            Err(e) => return bad("OUTBOUND_ALLOWED_HOSTS", &e),
+        };
+        if let Some(url) = &self.automation_server_url
+            && let Err(e) = policy.check_url(url)
+        {
+            return bad("AUTOMATION_SERVER_URL", &e);
+        }
+        if !(10..=60_000).contains(&self.dispatch_poll_millis) {
+            return bad("DISPATCH_POLL_MILLIS", "must be between 10 and 60000");
+        }
+        if self.stuck_events_interval_seconds == 0 {
+            return bad("STUCK_EVENTS_INTERVAL_SECONDS", "must be at least 1 second");
+        }
         Ok(())
+    }
+
+    /// OUTBOUND_ALLOWED_HOSTS parsed.
+    pub fn outbound_policy(&self) -> Result<procdash_domain::outbound::OutboundPolicy, String> {
+        procdash_domain::outbound::OutboundPolicy::new(&parse_list(&self.outbound_allowed_hosts)?)
     }
 
     /// The config as TOML, with secrets redacted, for `procdash config`.
@@ -338,6 +380,10 @@ impl Settings {
         shown.database_url = redact_url(&self.database_url);
         shown.secret_key = self.secret_key.as_ref().map(|_| "***".to_owned());
         shown.bootstrap_admin_key = self.bootstrap_admin_key.as_ref().map(|_| "***".to_owned());
+        shown.automation_server_token = self
+            .automation_server_token
+            .as_ref()
+            .map(|_| "***".to_owned());
         toml_string(&shown)
     }
 }
@@ -541,11 +587,14 @@ mod tests {
         let s = Settings {
             secret_key: Some("k".repeat(40)),
             bootstrap_admin_key: Some("pd_boot".into()),
+            automation_server_token: Some("as-token-secret".into()),
             ..Settings::default()
         };
         let shown = s.to_redacted_toml();
         assert!(
-            !shown.contains(&"k".repeat(40)) && !shown.contains("pd_boot"),
+            !shown.contains(&"k".repeat(40))
+                && !shown.contains("pd_boot")
+                && !shown.contains("as-token-secret"),
             "{shown}"
         );
     }

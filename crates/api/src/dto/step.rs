@@ -78,3 +78,13 @@ impl CreateStepRequest {
         Ok((self.process_id, step))
     }
 }
+
+/// Checks a step's rerun_config as a value object: known keys, an adapter with its target, a
+/// target inside OUTBOUND_ALLOWED_HOSTS.
+pub fn check_rerun_config(
+    field: &str,
+    config: Option<&Value>,
+    policy: &procdash_domain::outbound::OutboundPolicy,
+) -> Result<(), Vec<procdash_domain::FieldError>> {
+    procdash_domain::reruns::RerunConfig::parse(field, config, policy).map(|_| ())
+}

@@ -53,6 +53,14 @@ pub struct StepRunResponse {
     pub last_modified_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The first attempt this one reruns; null on a first attempt.
+    #[schema(example = json!(null))]
+    pub original_step_run_id: Option<i64>,
+    /// 1, then previous + 1 for each rerun.
+    #[schema(example = 1)]
+    pub attempt: i32,
+    /// A rerun replaced this attempt; listed only with include_attempts=true.
+    pub superseded: bool,
 }
 
 impl From<StepRun> for StepRunResponse {
@@ -69,6 +77,9 @@ impl From<StepRun> for StepRunResponse {
             last_modified_by: s.last_modified_by,
             created_at: s.created_at,
             updated_at: s.updated_at,
+            original_step_run_id: s.original_step_run_id,
+            attempt: s.attempt,
+            superseded: s.superseded,
         }
     }
 }

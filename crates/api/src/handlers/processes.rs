@@ -15,7 +15,7 @@ use crate::state::AppState;
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "The created process with its steps", body = ProcessResponse),
-        (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 422, description = "Invalid field, or an invalid steps[i].rerun_config", body = ErrorBody),
         responses::Common, responses::Authenticated, responses::JsonBody,
     )
 )]
@@ -25,6 +25,20 @@ pub async fn create_process(
     body: web::Json<CreateProcessRequest>,
 ) -> ApiResult<HttpResponse> {
     let new = body.into_inner().into_domain()?;
+    let mut errors = Vec::new();
+    for (i, step) in new.steps.iter().enumerate() {
+        let field = format!("steps[{i}].rerun_config");
+        if let Err(mut e) = crate::dto::step::check_rerun_config(
+            &field,
+            step.rerun_config.as_ref(),
+            &state.dispatch.policy,
+        ) {
+            errors.append(&mut e);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(crate::error::ApiError::Validation(errors));
+    }
     let process = processes::create(&state.db, &auth.actor(), new).await?;
     Ok(HttpResponse::Created().json(ProcessResponse::from(process)))
 }

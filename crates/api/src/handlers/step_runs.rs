@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 use procdash_persistence::repo::step_runs;
 
 use crate::auth::{AnyRole, Auth};
+use crate::dto::rerun::StepRunListParams;
 use crate::dto::step_run::{CreateStepRunRequest, StepRunResponse, UpdateStepRunRequest};
 use crate::error::{ApiResult, ErrorBody};
 use crate::responses;
@@ -60,10 +61,11 @@ pub async fn create_step_run(
     Ok(HttpResponse::Created().json(StepRunResponse::from(saved)))
 }
 
-/// The live step runs of a run, by step index.
+/// The live step runs of a run, by step index: the current attempts, or every attempt with
+/// include_attempts=true.
 #[utoipa::path(
     get, path = "/api/v1/step-runs/run/{run_id}", tag = "step-runs",
-    params(("run_id" = i64, Path, description = "Run id")),
+    params(("run_id" = i64, Path, description = "Run id"), StepRunListParams),
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Step runs by step index", body = Vec<StepRunResponse>),
@@ -76,8 +78,14 @@ pub async fn list_run_step_runs(
     _auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
+    params: web::Query<StepRunListParams>,
 ) -> ApiResult<web::Json<Vec<StepRunResponse>>> {
-    let found = step_runs::list_for_run(&state.db, path.into_inner()).await?;
+    let found = if params.include_attempts == Some(true) {
+        procdash_persistence::repo::reruns::all_attempts_for_run(&state.db, path.into_inner())
+            .await?
+    } else {
+        step_runs::list_for_run(&state.db, path.into_inner()).await?
+    };
     Ok(web::Json(
         found.into_iter().map(StepRunResponse::from).collect(),
     ))

@@ -16,7 +16,7 @@ use crate::state::AppState;
         (status = 201, description = "The created step", body = StepResponse),
         (status = 404, description = "No such live process", body = ErrorBody),
         (status = 409, description = "The process already has a live step at this index", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 422, description = "Invalid field, or a rerun_config with an unknown key, an adapter without its target, or a target outside OUTBOUND_ALLOWED_HOSTS", body = ErrorBody),
         responses::Common, responses::Authenticated, responses::JsonBody,
     )
 )]
@@ -26,6 +26,12 @@ pub async fn create_step(
     body: web::Json<CreateStepRequest>,
 ) -> ApiResult<HttpResponse> {
     let (process_id, step) = body.into_inner().into_domain()?;
+    crate::dto::step::check_rerun_config(
+        "rerun_config",
+        step.rerun_config.as_ref(),
+        &state.dispatch.policy,
+    )
+    .map_err(crate::error::ApiError::Validation)?;
     let created = steps::create(&state.db, &auth.actor(), process_id, step).await?;
     Ok(HttpResponse::Created().json(StepResponse::from(created)))
 }

@@ -33,6 +33,8 @@ pub fn step_run(m: &step_run::Model) -> Value {
         "id": m.id, "run_id": m.run_id, "step_id": m.step_id, "step_index": m.step_index,
         "status": m.status, "started_at": m.started_at, "finished_at": m.finished_at,
         "failure": m.failure, "last_modified_by": m.last_modified_by, "deleted_at": m.deleted_at,
+        "original_step_run_id": m.original_step_run_id, "attempt": m.attempt,
+        "superseded_at": m.superseded_at,
     })
 }
 

@@ -21,6 +21,15 @@ pub struct Model {
     pub deleted_at: Option<DateTimeUtc>,
     /// The soft deletion that removed this row, so a restore brings back exactly its rows.
     pub deletion_id: Option<String>,
+    /// The first attempt of this step in this run; NULL on a first attempt.
+    pub original_step_run_id: Option<i64>,
+    /// 1 for the first attempt, previous + 1 for each rerun.
+    pub attempt: i32,
+    /// Set when a rerun replaced this attempt; superseded attempts do not count in the run status.
+    pub superseded_at: Option<DateTimeUtc>,
+    /// The meta given with the rerun request.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub rerun_meta: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

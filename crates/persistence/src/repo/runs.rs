@@ -156,6 +156,8 @@ pub(crate) async fn live_step_runs(
     step_run::Entity::find()
         .filter(step_run::Column::RunId.eq(run_id))
         .filter(step_run::Column::DeletedAt.is_null())
+        // Current attempts only; GET /step-runs/run/{id}?include_attempts=true shows the rest.
+        .filter(step_run::Column::SupersededAt.is_null())
         .order_by_asc(step_run::Column::StepIndex)
         .order_by_asc(step_run::Column::Id)
         .all(db)

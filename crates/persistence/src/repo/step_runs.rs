@@ -11,7 +11,7 @@ use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::{process_run, process_step, step_run};
-use crate::repo::runs;
+use crate::repo::{runs, webhooks};
 use crate::{Actor, PersistenceError, clock, convert, tx};
 
 /// A manual step run for an existing run and a live step of the same process.
@@ -23,7 +23,7 @@ pub struct NewStepRun {
     pub last_modified_by: Option<String>,
 }
 
-async fn find_live(
+pub(crate) async fn find_live(
     db: &impl ConnectionTrait,
     id: i64,
 ) -> Result<step_run::Model, PersistenceError> {
@@ -60,6 +60,7 @@ pub async fn update(
     let now = clock::now();
     let next = apply_step_update(&state, precise(update), now);
     let before = snapshot::step_run(&current);
+    let previous_status = current.status.clone();
     let mut model: step_run::ActiveModel = current.into();
     model.status = Set(next.status.as_str().to_owned());
     model.started_at = Set(next.started_at);
@@ -78,6 +79,7 @@ pub async fn update(
         before: Some(before),
         after: Some(snapshot::step_run(&saved)),
     }];
+    webhooks::step_run_changed(&txn, actor, run.process_id, &saved, Some(&previous_status)).await?;
     changes.extend(recompute_change(&txn, actor, run, now).await?);
     // Both change rows in one statement: 8 round trips on PostgreSQL, BEGIN and COMMIT included.
     audit::record_many(&txn, actor, changes).await?;
@@ -142,6 +144,7 @@ pub async fn create(
         after: Some(snapshot::step_run(&saved)),
     };
     audit::record(&txn, actor, change).await?;
+    webhooks::step_run_changed(&txn, actor, run.process_id, &saved, None).await?;
     recompute_run(&txn, actor, run, now).await?;
     txn.commit().await?;
     convert::step_run(saved)
@@ -215,13 +218,15 @@ pub(crate) async fn recompute_change(
     model.updated_at = Set(now);
     model.updated_by = Set(actor.label());
     let saved = model.update(db).await?;
-    Ok(Some(Change {
+    let change = Change {
         entity: "run",
         record_id: saved.id,
         operation: "recompute",
         before: Some(before_snapshot),
         after: Some(snapshot::run(&saved)),
-    }))
+    };
+    webhooks::run_status_changed(db, actor, &saved, previous.as_str()).await?;
+    Ok(Some(change))
 }
 
 /// One live step run.
