@@ -19,6 +19,8 @@ mod m20261202_000013_create_kpi_rollups;
 mod m20261203_000014_add_step_run_attempts;
 mod m20261203_000015_create_outbox;
 mod m20261203_000016_create_webhooks;
+mod m20261203_000025_create_idempotency_keys;
+mod m20261203_000026_notify_change_log;
 
 pub struct Migrator;
 
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_add_step_run_attempts::Migration),
             Box::new(m20261203_000015_create_outbox::Migration),
             Box::new(m20261203_000016_create_webhooks::Migration),
+            Box::new(m20261203_000025_create_idempotency_keys::Migration),
+            Box::new(m20261203_000026_notify_change_log::Migration),
         ]
     }
 }

@@ -42,8 +42,8 @@ async fn every_table_carries_the_audit_mixin() {
         .await
         .unwrap();
     // Nine data and log tables, the three KPI tables (kpi_run_facts, kpi_rollups,
-    // kpi_watermarks), and outbox and webhooks.
-    assert_eq!(tables.len(), 14);
+    // kpi_watermarks), outbox, webhooks and idempotency_keys.
+    assert_eq!(tables.len(), 15);
     for t in tables {
         let name: String = t.try_get("", "name").unwrap();
         let columns: Vec<String> = db

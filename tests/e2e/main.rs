@@ -20,6 +20,8 @@ mod entities;
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
+mod events;
+#[cfg(test)]
 mod fields;
 #[cfg(test)]
 mod governance;
@@ -27,6 +29,8 @@ mod governance;
 mod hardening;
 #[cfg(test)]
 mod helpers;
+#[cfg(test)]
+mod idempotency;
 #[cfg(test)]
 mod jobs;
 #[cfg(test)]

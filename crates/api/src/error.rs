@@ -64,6 +64,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("Rate limit exceeded; retry in {0} s")]
     RateLimited(u64),
+    /// Too many open event streams for one key.
+    #[error("{0}")]
+    TooManyStreams(String),
     #[error("{0}")]
     NotImplemented(String),
     #[error("{0}")]
@@ -88,7 +91,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
-            Self::RateLimited(_) => "rate_limited",
+            Self::RateLimited(_) | Self::TooManyStreams(_) => "rate_limited",
             Self::NotImplemented(_) => "not_implemented",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -141,7 +144,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited(_) | Self::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -4,17 +4,19 @@
 use utoipa::OpenApi;
 
 use crate::dto::{
-    api_key, change, dashboards as dashboards_dto, entities as entities_dto, fields as fields_dto,
-    kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log, rerun as rerun_dto, run,
+    api_key, change, dashboards as dashboards_dto, entities as entities_dto, events as events_dto,
+    fields as fields_dto, kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log,
+    rerun as rerun_dto, run,
     run_metadata as run_metadata_dto, search as search_dto, step, step_run, system,
     webhook as webhook_dto,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, reruns, run_metadata, runs, search, step_runs, steps,
+    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, events, fields,
+    history, kpis, lifecycle, processes, reruns, run_metadata, runs, search, step_runs, steps,
     system as system_handlers, webhooks,
 };
+use crate::idempotency::OpenApiDoc as IdempotencyDoc;
 use crate::pagination::PageResponse;
 
 pub const DEFAULT_PREFIX: &str = "/api/v1";
@@ -54,6 +56,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         reruns::list_rerunnable_step_runs, reruns::get_dispatch,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook,
         webhooks::delete_webhook, webhooks::list_deliveries, webhooks::test_webhook,
+        events::stream_events,
     ),
     components(schemas(
         ErrorBody, FieldErrorBody,
@@ -93,8 +96,9 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         rerun_dto::SkippedRerun, rerun_dto::TryResponse, rerun_dto::DispatchResponse,
         webhook_dto::CreateWebhookRequest, webhook_dto::WebhookResponse,
         webhook_dto::CreatedWebhookResponse, webhook_dto::DeliveryResponse,
+        events_dto::EventData,
     )),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &IdempotencyDoc),
     tags(
         (name = "processes", description = "Business processes and their definitions"),
         (name = "steps", description = "Ordered steps of a process"),
@@ -111,6 +115,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         (name = "database", description = "Export, backup and restore (admin)"),
         (name = "kpis", description = "Process KPIs, anomalies, forecasts and their export"),
         (name = "webhooks", description = "Signed event notifications (admin)"),
+        (name = "events", description = "The live change feed (server-sent events)"),
     )
 )]
 pub struct ApiDoc;

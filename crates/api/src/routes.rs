@@ -6,8 +6,9 @@ use actix_web::{FromRequest, Handler, Responder, Route, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, fields, history,
-    kpis, lifecycle, processes, reruns, run_metadata, runs, search, step_runs, steps, webhooks,
+    api_keys, audit, audit_logs, auth, cleanup, dashboards, db_admin, entities, events, fields,
+    history, kpis, lifecycle, processes, reruns, run_metadata, runs, search, step_runs, steps,
+    webhooks,
 };
 
 /// Collects (method, path relative to the API prefix, route).
@@ -238,6 +239,7 @@ pub fn api_routes() -> RouteTable {
         db_admin::backup_sqlite,
     );
     t.add(Method::POST, "/admin/db/restore", db_admin::restore_sqlite);
+    t.add(Method::GET, "/events", events::stream_events);
     t
 }
 
@@ -277,9 +279,16 @@ pub fn register(cfg: &mut web::ServiceConfig, prefix: &str, table: RouteTable) {
                     resource = resource.route(route);
                 }
             }
-            scope = scope.service(resource.wrap(actix_web::middleware::from_fn(
-                crate::panic_boundary::middleware,
-            )));
+            // The idempotency layer wraps the panic boundary, so a panic's 500 releases the key.
+            scope = scope.service(
+                resource
+                    .wrap(actix_web::middleware::from_fn(
+                        crate::panic_boundary::middleware,
+                    ))
+                    .wrap(actix_web::middleware::from_fn(
+                        crate::idempotency::middleware,
+                    )),
+            );
         }
         cfg.service(scope);
     }

@@ -88,6 +88,9 @@ pub struct AppState {
     pub health: crate::health::HealthService,
     /// OUTBOUND_ALLOWED_HOSTS and AUTOMATION_SERVER_URL, for rerun and webhook targets.
     pub dispatch: procdash_persistence::repo::reruns::DispatchTargets,
+    pub idempotency: crate::idempotency::IdempotencySettings,
+    /// The live change feed of this instance.
+    pub events: crate::events::EventHub,
     pub started: Instant,
 }
 
@@ -122,6 +125,8 @@ impl AppState {
             lifecycle: LifecycleSettings::default(),
             health: crate::health::HealthService::default(),
             dispatch: procdash_persistence::repo::reruns::DispatchTargets::default(),
+            idempotency: crate::idempotency::IdempotencySettings::default(),
+            events: crate::events::EventHub::new(crate::events::EventSettings::default()),
             started: Instant::now(),
         }
     }
@@ -140,6 +145,16 @@ impl AppState {
         dispatch: procdash_persistence::repo::reruns::DispatchTargets,
     ) -> Self {
         self.dispatch = dispatch;
+        self
+    }
+
+    pub fn with_idempotency(mut self, settings: crate::idempotency::IdempotencySettings) -> Self {
+        self.idempotency = settings;
+        self
+    }
+
+    pub fn with_events(mut self, settings: crate::events::EventSettings) -> Self {
+        self.events = crate::events::EventHub::new(settings);
         self
     }
 

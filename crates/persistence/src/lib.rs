@@ -11,6 +11,7 @@ pub mod connect;
 mod convert;
 pub mod entities;
 pub mod error;
+pub mod notify;
 pub mod paging;
 pub mod repo;
 mod sql;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{Months, Utc};
 use procdash_api::AppState;
 use procdash_persistence::audit::chain;
-use procdash_persistence::repo::{jobs, kpis, neutralization, request_logs};
+use procdash_persistence::repo::{idempotency, jobs, kpis, neutralization, request_logs};
 use procdash_persistence::{Actor, ConnectionTrait, DbBackend, TransactionTrait};
 
 use crate::settings::{Settings, parse_list};
@@ -23,6 +23,7 @@ pub enum Job {
     AutoNeutralize,
     KpiRollups,
     StuckEvents,
+    PurgeIdempotencyKeys,
 }
 
 impl Job {
@@ -34,6 +35,7 @@ impl Job {
             Self::AutoNeutralize => "auto_neutralize",
             Self::KpiRollups => "kpi_rollups",
             Self::StuckEvents => "stuck_events",
+            Self::PurgeIdempotencyKeys => "purge_idempotency_keys",
         }
     }
 
@@ -45,7 +47,7 @@ impl Job {
 /// How many times this instance has run each coordinated job.
 #[derive(Debug, Default)]
 pub struct JobCounts {
-    runs: [std::sync::atomic::AtomicU64; 6],
+    runs: [std::sync::atomic::AtomicU64; 7],
 }
 
 impl JobCounts {
@@ -114,6 +116,9 @@ pub async fn run_job(state: &AppState, job: Job, settings: &JobSettings) {
         Job::StuckEvents => stuck_events(state, &actor)
             .await
             .map(|n| format!("{n} run.stuck events queued")),
+        Job::PurgeIdempotencyKeys => idempotency::purge_expired(&state.db, Utc::now())
+            .await
+            .map(|n| format!("{n} expired idempotency keys purged")),
     };
     match result {
         Ok(summary) => tracing::debug!(job = job.name(), %summary, "job done"),
@@ -274,6 +279,13 @@ pub fn spawn_all(state: Arc<AppState>, settings: &Settings) -> Arc<JobCounts> {
     spawn_coordinated(
         state.clone(),
         Job::PurgeRequestLog,
+        secs(settings.purge_interval_seconds),
+        js.clone(),
+        counts.clone(),
+    );
+    spawn_coordinated(
+        state.clone(),
+        Job::PurgeIdempotencyKeys,
         secs(settings.purge_interval_seconds),
         js.clone(),
         counts.clone(),

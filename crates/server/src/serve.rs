@@ -169,6 +169,16 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
         AppState::new(db.clone(), info, security(settings)?, sink)
             .with_lifecycle(lifecycle)
             .with_dispatch(dispatch)
+            .with_events(procdash_api::events::EventSettings {
+                retention: chrono::Duration::minutes(i64::from(settings.events_retention_minutes)),
+                heartbeat: Duration::from_secs(settings.events_heartbeat_seconds),
+                max_connections_per_key: settings.events_max_connections_per_key,
+                poll_interval: Duration::from_millis(settings.events_poll_millis),
+            })
+            .with_idempotency(procdash_api::idempotency::IdempotencySettings {
+                ttl: chrono::Duration::hours(i64::from(settings.idempotency_ttl_hours)),
+                ..Default::default()
+            })
             .with_health(
                 procdash_domain::health::HealthSettings {
                     stuck_factor: settings.stuck_factor,
@@ -194,6 +204,9 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
             batch: 20,
         },
     );
+    state
+        .events
+        .start(db.clone(), Some(settings.database_url.clone()));
     let addr = format!("{}:{}", settings.host, settings.port);
     let app_state = state.clone();
     // Signals are handled in `serve`, so that SIGINT is as graceful as SIGTERM.

@@ -8,13 +8,18 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 50] = [
+pub const ENV_KEYS: [&str; 55] = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "OUTBOUND_ALLOWED_HOSTS",
     "AUTOMATION_SERVER_URL",
     "AUTOMATION_SERVER_TOKEN",
     "DISPATCH_POLL_MILLIS",
     "STUCK_EVENTS_INTERVAL_SECONDS",
+    "IDEMPOTENCY_TTL_HOURS",
+    "EVENTS_RETENTION_MINUTES",
+    "EVENTS_HEARTBEAT_SECONDS",
+    "EVENTS_MAX_CONNECTIONS_PER_KEY",
+    "EVENTS_POLL_MILLIS",
     "SEARCH_ALL_META",
     "HEALTH_CACHE_SECONDS",
     "STUCK_FACTOR",
@@ -150,6 +155,16 @@ pub struct Settings {
     pub dispatch_poll_millis: u64,
     /// Interval of the `stuck_events` job that raises run.stuck webhook events.
     pub stuck_events_interval_seconds: u64,
+    /// How long a POST's Idempotency-Key replays its first response (1..=720 hours).
+    pub idempotency_ttl_hours: u32,
+    /// How far back `GET /events` replays after a reconnect (Last-Event-ID).
+    pub events_retention_minutes: u32,
+    /// Interval of the keep-alive comment on an idle event stream.
+    pub events_heartbeat_seconds: u64,
+    /// Open event streams allowed per API key; one more is a 429.
+    pub events_max_connections_per_key: usize,
+    /// How often the event poller reads the change log when no notification wakes it.
+    pub events_poll_millis: u64,
 }
 
 impl Default for Settings {
@@ -205,6 +220,11 @@ impl Default for Settings {
             automation_server_token: None,
             dispatch_poll_millis: 1000,
             stuck_events_interval_seconds: 60,
+            idempotency_ttl_hours: 24,
+            events_retention_minutes: 60,
+            events_heartbeat_seconds: 15,
+            events_max_connections_per_key: 5,
+            events_poll_millis: 1000,
         }
     }
 }
@@ -347,6 +367,24 @@ impl Settings {
         }
         if self.max_restore_bytes == 0 {
             return bad("MAX_RESTORE_BYTES", "must be greater than 0");
+        }
+        if !(1..=720).contains(&self.idempotency_ttl_hours) {
+            return bad("IDEMPOTENCY_TTL_HOURS", "must be between 1 and 720");
+        }
+        if !(1..=10_080).contains(&self.events_retention_minutes) {
+            return bad("EVENTS_RETENTION_MINUTES", "must be between 1 and 10080");
+        }
+        if !(1..=3600).contains(&self.events_heartbeat_seconds) {
+            return bad("EVENTS_HEARTBEAT_SECONDS", "must be between 1 and 3600");
+        }
+        if !(1..=1000).contains(&self.events_max_connections_per_key) {
+            return bad(
+                "EVENTS_MAX_CONNECTIONS_PER_KEY",
+                "must be between 1 and 1000",
+            );
+        }
+        if !(50..=60_000).contains(&self.events_poll_millis) {
+            return bad("EVENTS_POLL_MILLIS", "must be between 50 and 60000");
         }
         if self.database_max_connections == 0 {
             return bad("DATABASE_MAX_CONNECTIONS", "must be greater than 0");

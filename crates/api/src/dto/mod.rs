@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod change;
 pub mod dashboards;
 pub mod entities;
+pub mod events;
 pub mod fields;
 pub mod kpis;
 pub mod lifecycle;

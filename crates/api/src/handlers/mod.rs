@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod dashboards;
 pub mod db_admin;
 pub mod entities;
+pub mod events;
 pub mod fields;
 pub mod history;
 pub mod kpis;

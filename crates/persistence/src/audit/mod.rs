@@ -6,6 +6,7 @@
 //! `chain_hash`. Writers therefore never contend on a chain head; only the sealer serializes.
 
 pub mod chain;
+pub mod feed;
 pub mod query;
 pub mod redact;
 pub mod snapshot;

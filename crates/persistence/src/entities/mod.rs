@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod change_log;
 pub mod change_log_archive;
+pub mod idempotency_key;
 pub mod job_run;
 pub mod kpi_rollup;
 pub mod kpi_run_fact;

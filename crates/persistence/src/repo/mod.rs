@@ -6,6 +6,7 @@ pub mod dashboards;
 pub mod deletion;
 pub mod entities;
 pub mod fields;
+pub mod idempotency;
 pub mod jobs;
 pub mod kpis;
 pub mod neutralization;
