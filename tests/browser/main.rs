@@ -13,6 +13,12 @@
     reason = "shared with the e2e suite; not every helper is used here"
 )]
 mod helpers;
+#[path = "../e2e/receiver.rs"]
+#[expect(
+    dead_code,
+    reason = "shared with the e2e suite; not every helper is used here"
+)]
+mod receiver;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -329,6 +335,12 @@ async fn a_step_run_patch_through_the_api_updates_an_open_run_page_live() {
     .await;
     b.accessible("run").await;
     b.screenshot("run").await;
+    b.until(
+        "the page on the live feed",
+        Duration::from_secs(5),
+        "return document.body.dataset.live === 'feed';",
+    )
+    .await;
     app.set_step(steps[0], json!({"status": "success"})).await;
     app.set_step(steps[1], json!({"status": "running"})).await;
     let took = b
@@ -460,5 +472,64 @@ async fn the_csrf_check_rejects_a_forged_form() {
     b.client.accept_alert().await.unwrap();
     b.wait_for("#restore-run").await;
     assert_eq!(app.get(&format!("/runs/{run_id}")).await.status(), 404);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_rerun_button_creates_an_attempt_shown_with_its_dispatch() {
+    let app = helpers::spawn_with(|s| {
+        s.outbound_allowed_hosts = "127.0.0.1".into();
+        s.dispatch_poll_millis = 20;
+    })
+    .await;
+    let target = receiver::Receiver::start(vec![]).await;
+    let body = json!({"name": "nightly load", "steps": [
+        {"index": 0, "name": "extract"},
+        {"index": 1, "name": "load", "is_rerunnable": true,
+         "rerun_config": {"api_endpoint": target.url("/rerun")}},
+    ]});
+    let process: Value = app.post("/processes/", &body).await.json().await.unwrap();
+    let run = app.create_run(id(&process), "BATCH-9", None).await;
+    let steps = step_run_ids(&run);
+    app.set_step(steps[0], json!({"status": "success"})).await;
+    app.set_step(
+        steps[1],
+        json!({"status": "failed", "failure": {"code": "TIMEOUT"}}),
+    )
+    .await;
+
+    let b = browser().await;
+    b.sign_in(&app, &app.admin_key).await;
+    b.client
+        .goto(&app.url(&format!("/ui/runs/{}", id(&run))))
+        .await
+        .unwrap();
+    b.wait_for(&format!("button[data-rerun='{}']", steps[1]))
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.client.accept_alert().await.unwrap();
+    b.until(
+        "the second attempt on the timeline",
+        Duration::from_secs(5),
+        "return !!document.querySelector(\"#timeline .tl-row[data-attempt='2']\");",
+    )
+    .await;
+    let attempts: Value = app
+        .get(&format!("/step-runs/{}/attempts", steps[1]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(attempts.as_array().unwrap().len(), 2);
+    b.until(
+        "the dispatch of the attempt",
+        Duration::from_secs(5),
+        "return document.querySelector('#attempts tbody').textContent.includes('via');",
+    )
+    .await;
+    b.accessible("run with a rerun").await;
+    b.screenshot("run-rerun").await;
     b.close().await;
 }

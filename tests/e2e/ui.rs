@@ -372,3 +372,67 @@ async fn pages_carry_a_strict_csp_and_no_inline_script_or_style() {
     );
     assert_eq!(page(&app, "", "/ui/assets/nope.js").await.status(), 404);
 }
+
+#[tokio::test]
+async fn the_rerun_form_creates_an_attempt_for_admins_only_and_needs_the_csrf_token() {
+    let app = spawn_with(crate::reruns::outbound).await;
+    let target = crate::receiver::Receiver::start(vec![]).await;
+    let config = json!({"api_endpoint": target.url("/rerun")});
+    let (run_id, _, failed) = crate::reruns::failed_run(&app, config, true).await;
+    let action = format!("/ui/step-runs/{failed}/rerun");
+    let attempts = || async {
+        let res = app.get(&format!("/step-runs/{failed}/attempts")).await;
+        res.json::<Value>().await.unwrap().as_array().unwrap().len()
+    };
+
+    let user_key = create_key(&app.db, "user", None).await;
+    let user = sign_in(&app, &user_key).await;
+    let token = csrf_field(&page_html(&app, &user.cookie, &format!("/ui/runs/{run_id}")).await);
+    assert_eq!(
+        post_form(&app, &user.cookie, &action, Some(&token))
+            .await
+            .status(),
+        403
+    );
+
+    let admin = sign_in(&app, &app.admin_key).await;
+    assert_eq!(
+        post_form(&app, &admin.cookie, &action, None).await.status(),
+        403
+    );
+    assert_eq!(attempts().await, 1, "refused forms change nothing");
+
+    let token = csrf_field(&page_html(&app, &admin.cookie, &format!("/ui/runs/{run_id}")).await);
+    let res = post_form(&app, &admin.cookie, &action, Some(&token)).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()[LOCATION],
+        format!("/ui/runs/{run_id}").as_str()
+    );
+    assert_eq!(attempts().await, 2);
+    // The first attempt is no longer the current failed one.
+    let again = post_form(&app, &admin.cookie, &action, Some(&token)).await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(attempts().await, 2);
+}
+
+#[tokio::test]
+async fn the_live_feed_accepts_the_session_cookie() {
+    let app = spawn_app().await;
+    let signed = sign_in(&app, &app.admin_key).await;
+    let res = no_redirects()
+        .get(app.api("/events"))
+        .header(COOKIE, &signed.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let anonymous = no_redirects().get(app.api("/events")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+}

@@ -6,9 +6,8 @@ use utoipa::OpenApi;
 use crate::dto::{
     api_key, change, dashboards as dashboards_dto, entities as entities_dto, events as events_dto,
     fields as fields_dto, kpis as kpis_dto, lifecycle as lifecycle_dto, process, request_log,
-    rerun as rerun_dto, run,
-    run_metadata as run_metadata_dto, search as search_dto, step, step_run, system,
-    webhook as webhook_dto,
+    rerun as rerun_dto, run, run_metadata as run_metadata_dto, search as search_dto, step,
+    step_run, system, webhook as webhook_dto,
 };
 use crate::error::{ErrorBody, FieldErrorBody};
 use crate::handlers::{

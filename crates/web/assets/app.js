@@ -234,13 +234,14 @@
   }
 
   // ---- run page
-  function timeline(run, names) {
-    const times = run.steps.flatMap((s) => [s.started_at, s.finished_at]).filter(Boolean).map(Date.parse);
+  // One bar per step and attempt, placed on a common time axis.
+  function timeline(attempts, names) {
+    const times = attempts.flatMap((s) => [s.started_at, s.finished_at]).filter(Boolean).map(Date.parse);
     const now = Date.now();
     const t0 = times.length ? Math.min(...times) : now;
     const t1 = Math.max(now, ...times, t0 + 1000);
     const span = t1 - t0;
-    return run.steps.map((s) => {
+    return attempts.map((s) => {
       const start = s.started_at ? Date.parse(s.started_at) : null;
       const end = s.finished_at ? Date.parse(s.finished_at) : (start ? now : null);
       const bar = el("div", { class: "tl-bar s-" + s.status, title: s.status });
@@ -248,11 +249,26 @@
         bar.style.left = ((start - t0) / span * 100) + "%";
         bar.style.width = Math.max(0.5, (end - start) / span * 100) + "%";
       } else { bar.style.left = "0"; bar.style.width = "0"; }
-      return el("div", { class: "tl-row", role: "listitem", "data-step-run": s.id, "data-status": s.status },
-        el("span", { class: "tl-label" }, (names[s.step_id] || ("step " + s.step_index)) + ": ", status(s.status)),
+      const label = (names[s.step_id] || ("step " + s.step_index)) + (s.attempt > 1 ? " (attempt " + s.attempt + ")" : "") + ": ";
+      return el("div", { class: "tl-row", role: "listitem", "data-step-run": s.id, "data-status": s.status, "data-attempt": s.attempt },
+        el("span", { class: "tl-label" }, label, status(s.status)),
         el("div", { class: "tl-track" }, bar));
     });
   }
+  function dispatchText(d) {
+    if (!d) return "–";
+    const last = d.tries.length ? d.tries[d.tries.length - 1] : null;
+    const lastText = last ? ", last: " + (last.http_status ? "HTTP " + last.http_status : (last.error || "no answer")) + " at " + fmt(last.at) : "";
+    return d.state + " via " + d.adapter + ", " + d.tries.length + " tries" + lastText;
+  }
+  function rerunControl(s, rerunnable) {
+    if (!ADMIN || !rerunnable.has(s.id)) return "–";
+    return el("form", { method: "post", action: "/ui/step-runs/" + s.id + "/rerun", class: "inline",
+      "data-confirm": "Rerun step " + s.step_index + "? A new attempt is created and dispatched." },
+      el("input", { type: "hidden", name: "csrf", value: body.dataset.csrf }),
+      el("button", { type: "submit", class: "danger", "data-rerun": s.id }, "Rerun step " + s.step_index));
+  }
+
   function runPage() {
     let names = {};
     async function load() {
@@ -269,11 +285,20 @@
         ...pair("Process", el("a", { href: "/ui/processes/" + run.process_id }, String(run.process_id))),
         ...pair("Started", fmt(run.started_at)), ...pair("Finished", fmt(run.finished_at)));
       sum.dataset.status = run.status;
-      document.getElementById("timeline").replaceChildren(...timeline(run, names));
+      const rerunnable = new Set(ADMIN ? (await api("/step-runs/run/" + ID + "/rerunnable")).map((x) => x.id) : []);
+      // Steps that were rerun: the whole chain of attempts, with each rerun's dispatch.
+      const chains = await Promise.all(run.steps.map((s) => (s.attempt > 1 ? api("/step-runs/" + s.id + "/attempts") : [s])));
+      const attempts = chains.flat();
+      document.getElementById("timeline").replaceChildren(...timeline(attempts, names));
+      const reruns = attempts.filter((a) => a.attempt > 1);
+      const dispatches = await Promise.all(reruns.map((a) => api("/step-runs/" + a.id + "/dispatch").catch(() => null)));
+      fill("attempts", reruns.length ? reruns.map((a, i) => el("tr", { "data-attempt-of": a.original_step_run_id },
+        cell(a.step_index, "num"), cell(a.attempt, "num"), el("td", {}, status(a.status)), cell(fmt(a.started_at)),
+        cell(fmt(a.finished_at)), cell(dispatchText(dispatches[i])))) : [el("tr", {}, el("td", { colspan: 6 }, "No reruns."))]);
       fill("step-runs", run.steps.map((s) => el("tr", { "data-step-run": s.id },
         cell(s.step_index, "num"), el("td", {}, status(s.status)), cell(fmt(s.started_at)), cell(fmt(s.finished_at)),
         el("td", {}, s.failure ? el("pre", { class: "failure" }, JSON.stringify(s.failure, null, 2)) : "–"),
-        el("td", {}, rerunControl(s)))));
+        el("td", {}, rerunControl(s, rerunnable)))));
       {
         const h = await api("/runs/" + ID + "/history?size=100");
         fill("history", h.items.map((c) => el("tr", {}, cell(fmt(c.occurred_at)), cell(c.entity + " " + c.record_id),
@@ -282,8 +307,6 @@
     }
     live(load);
   }
-  // Filled in once reruns exist (issue 10).
-  function rerunControl() { return "–"; }
 
   function entityPage() {
     let cursor = null;
@@ -306,5 +329,4 @@
 
   const pages = { processes: processesPage, process: processPage, run: runPage, entity: entityPage };
   if (pages[page]) pages[page]();
-  void ADMIN;
 })();

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 use procdash_api::AppState;
 use procdash_persistence::PersistenceError;
-use procdash_persistence::repo::{deletion, neutralization};
+use procdash_persistence::repo::{deletion, neutralization, reruns};
 
 use crate::layout;
 use crate::pages::run::action_form;
@@ -52,7 +52,12 @@ fn failed(e: &PersistenceError) -> HttpResponse {
         PersistenceError::Conflict(_) => layout::message_page(
             StatusCode::CONFLICT,
             "Not possible",
-            "The run is not in a state that allows this.",
+            "The run or step run is not in a state that allows this (for a rerun: not the current failed attempt, not rerunnable, or no reruns left). Nothing was changed.",
+        ),
+        PersistenceError::Invalid(_) => layout::message_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not possible",
+            "The step has no rerun target configured. Nothing was changed.",
         ),
         other => {
             tracing::error!(error = %other, "dashboard action failed");
@@ -129,6 +134,24 @@ pub async fn neutralize_run(
     let keep = &state.lifecycle.neutralize_keep_fields;
     match neutralization::neutralize_run(&state.db, &actor(&req, &viewer), id, keep, false).await {
         Ok(_) => to(format!("/ui/runs/{id}")),
+        Err(e) => failed(&e),
+    }
+}
+
+/// Reruns a failed step run: the same rules and dispatch as `POST /step-runs/{id}/rerun`.
+pub async fn rerun_step_run(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let viewer = match admin(&req, &state, &form).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let id = path.into_inner();
+    match reruns::rerun(&state.db, &actor(&req, &viewer), id, None, &state.dispatch).await {
+        Ok(rerun) => to(format!("/ui/runs/{}", rerun.attempt.run_id)),
         Err(e) => failed(&e),
     }
 }

@@ -47,6 +47,10 @@ pub fn scope() -> Scope<
             "/runs/{run_id}/neutralize",
             web::post().to(actions::neutralize_run),
         )
+        .route(
+            "/step-runs/{step_run_id}/rerun",
+            web::post().to(actions::rerun_step_run),
+        )
         .route("/entities/{entity_id}", web::get().to(pages::entity::page))
         .route("/assets/{name}", web::get().to(assets::serve))
         .default_service(web::to(pages::not_found))

@@ -67,6 +67,24 @@ pub async fn page(
                 }
             }
         }
+        section aria-labelledby="attempts-h" {
+            h2 id="attempts-h" { "Attempts and dispatch" }
+            p class="hint" { "Steps that were rerun: every attempt, and each try to dispatch it." }
+            (layout::csv_button("attempts"))
+            div class="scroll" {
+                table id="attempts" {
+                    thead { tr {
+                        th scope="col" class="num" { "Step" }
+                        th scope="col" class="num" { "Attempt" }
+                        th scope="col" { "Status" }
+                        th scope="col" { "Started" }
+                        th scope="col" { "Finished" }
+                        th scope="col" { "Dispatch" }
+                    } }
+                    tbody {}
+                }
+            }
+        }
         section aria-labelledby="history-h" {
             h2 id="history-h" { "Change history" }
             (layout::csv_button("history"))
