@@ -2,7 +2,7 @@
 //! repository calls as the API's lifecycle endpoints.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use maud::html;
 use procdash_api::AppState;
 use procdash_persistence::PersistenceError;
@@ -10,36 +10,7 @@ use procdash_persistence::repo::{deletion, neutralization, reruns};
 
 use crate::layout;
 use crate::pages::run::action_form;
-use crate::session::{CsrfForm, Viewer, viewer};
-
-/// The admin viewer of a state-changing form, or the response refusing it.
-async fn admin(
-    req: &HttpRequest,
-    state: &AppState,
-    form: &CsrfForm,
-) -> Result<Viewer, HttpResponse> {
-    let viewer = viewer(req, state).await.map_err(|e| e.response())?;
-    if !viewer.csrf_ok(state, &form.csrf) {
-        return Err(layout::forbidden(
-            "The form was not sent by this site (CSRF check failed). Nothing was changed.",
-        ));
-    }
-    if !viewer.is_admin() {
-        return Err(layout::forbidden(
-            "Admin access required. Nothing was changed.",
-        ));
-    }
-    Ok(viewer)
-}
-
-fn actor(req: &HttpRequest, viewer: &Viewer) -> procdash_persistence::Actor {
-    use actix_web::HttpMessage;
-    let request_id = req
-        .extensions()
-        .get::<procdash_api::request_id::RequestId>()
-        .map(|r| r.0.clone());
-    viewer.principal.actor().in_request(request_id, None)
-}
+use crate::session::AdminAction;
 
 /// The page for a failed action: the cause is logged, the person sees what they can do.
 fn failed(e: &PersistenceError) -> HttpResponse {
@@ -77,17 +48,12 @@ fn to(location: String) -> HttpResponse {
 }
 
 pub async fn delete_run(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<CsrfForm>,
+    action: AdminAction,
 ) -> HttpResponse {
-    let viewer = match admin(&req, &state, &form).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
     let id = path.into_inner();
-    if let Err(e) = deletion::delete_run(&state.db, &actor(&req, &viewer), id).await {
+    if let Err(e) = deletion::delete_run(&state.db, &action.actor, id).await {
         return failed(&e);
     }
     // The run is gone from every listing; this page is where it can be brought back.
@@ -95,7 +61,7 @@ pub async fn delete_run(
         main id="main" class="narrow" {
             h1 { "Run " (id) " deleted" }
             p role="status" { "The run and its step runs are deleted. Restore them to undo." }
-            (action_form(&viewer, &format!("/ui/runs/{id}/restore"), "Restore run",
+            (action_form(&action.viewer, &format!("/ui/runs/{id}/restore"), "Restore run",
                 "Restore this run and its step runs?", "restore-run"))
             p { a href="/ui/" { "Back to the processes" } }
         }
@@ -104,35 +70,25 @@ pub async fn delete_run(
 }
 
 pub async fn restore_run(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<CsrfForm>,
+    action: AdminAction,
 ) -> HttpResponse {
-    let viewer = match admin(&req, &state, &form).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
     let id = path.into_inner();
-    match deletion::restore_run(&state.db, &actor(&req, &viewer), id).await {
+    match deletion::restore_run(&state.db, &action.actor, id).await {
         Ok(()) => to(format!("/ui/runs/{id}")),
         Err(e) => failed(&e),
     }
 }
 
 pub async fn neutralize_run(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<CsrfForm>,
+    action: AdminAction,
 ) -> HttpResponse {
-    let viewer = match admin(&req, &state, &form).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
     let id = path.into_inner();
     let keep = &state.lifecycle.neutralize_keep_fields;
-    match neutralization::neutralize_run(&state.db, &actor(&req, &viewer), id, keep, false).await {
+    match neutralization::neutralize_run(&state.db, &action.actor, id, keep, false).await {
         Ok(_) => to(format!("/ui/runs/{id}")),
         Err(e) => failed(&e),
     }
@@ -140,17 +96,12 @@ pub async fn neutralize_run(
 
 /// Reruns a failed step run: the same rules and dispatch as `POST /step-runs/{id}/rerun`.
 pub async fn rerun_step_run(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<CsrfForm>,
+    action: AdminAction,
 ) -> HttpResponse {
-    let viewer = match admin(&req, &state, &form).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
     let id = path.into_inner();
-    match reruns::rerun(&state.db, &actor(&req, &viewer), id, None, &state.dispatch).await {
+    match reruns::rerun(&state.db, &action.actor, id, None, &state.dispatch).await {
         Ok(rerun) => to(format!("/ui/runs/{}", rerun.attempt.run_id)),
         Err(e) => failed(&e),
     }

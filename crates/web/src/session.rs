@@ -7,7 +7,7 @@
 
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use maud::html;
 use procdash_api::AppState;
@@ -247,4 +247,76 @@ pub async fn logout(
         return NotSignedIn::Unavailable.response();
     }
     res
+}
+
+type Refusal = actix_web::Error;
+type Extracted<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, Refusal>>>>;
+
+/// A response that ends the request: the redirect to sign-in, a 403 page, and so on.
+fn refuse(res: HttpResponse) -> Refusal {
+    actix_web::error::InternalError::from_response("dashboard request refused", res).into()
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, Refusal> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| refuse(NotSignedIn::Unavailable.response()))
+}
+
+/// The signed-in viewer of a page; anyone else is sent to the sign-in form.
+pub struct SignedIn(pub Viewer);
+
+impl FromRequest for SignedIn {
+    type Error = Refusal;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            viewer(&req, &state)
+                .await
+                .map(SignedIn)
+                .map_err(|e| refuse(e.response()))
+        })
+    }
+}
+
+/// An admin's state-changing form with a valid CSRF token, and the actor it writes as.
+pub struct AdminAction {
+    pub viewer: Viewer,
+    pub actor: procdash_persistence::Actor,
+}
+
+impl FromRequest for AdminAction {
+    type Error = Refusal;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let form = web::Form::<CsrfForm>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let form = form.await?;
+            let state = app_state(&req)?;
+            let viewer = viewer(&req, &state)
+                .await
+                .map_err(|e| refuse(e.response()))?;
+            if !viewer.csrf_ok(&state, &form.csrf) {
+                return Err(refuse(layout::forbidden(
+                    "The form was not sent by this site (CSRF check failed). Nothing was changed.",
+                )));
+            }
+            if !viewer.is_admin() {
+                return Err(refuse(layout::forbidden(
+                    "Admin access required. Nothing was changed.",
+                )));
+            }
+            let request_id = req
+                .extensions()
+                .get::<procdash_api::request_id::RequestId>()
+                .map(|r| r.0.clone());
+            let actor = viewer.principal.actor().in_request(request_id, None);
+            Ok(AdminAction { viewer, actor })
+        })
+    }
 }

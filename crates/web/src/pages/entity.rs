@@ -1,22 +1,18 @@
 //! A business entity's journey: its runs across processes, newest first.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use maud::html;
 use procdash_api::AppState;
 
 use crate::layout::{self, NoParams, PageData};
-use crate::session::viewer;
+use crate::session::SignedIn;
 
 pub async fn page(
-    req: HttpRequest,
+    SignedIn(viewer): SignedIn,
     state: web::Data<AppState>,
     path: web::Path<String>,
     _: web::Query<NoParams>,
 ) -> HttpResponse {
-    let viewer = match viewer(&req, &state).await {
-        Ok(v) => v,
-        Err(e) => return e.response(),
-    };
     let entity = path.into_inner();
     let body = html! {
         h1 { "Entity " (entity) }

@@ -1,12 +1,12 @@
 //! One process: KPI charts with anomalies and the forecast band, the step breakdown, and the run
 //! list with its filters, search, paging and export links.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use procdash_api::AppState;
 
 use crate::layout::{self, NoParams, PageData};
-use crate::session::viewer;
+use crate::session::SignedIn;
 
 fn chart(id: &str, title: &str) -> Markup {
     html! {
@@ -59,15 +59,11 @@ fn filters() -> Markup {
 }
 
 pub async fn page(
-    req: HttpRequest,
+    SignedIn(viewer): SignedIn,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     _: web::Query<NoParams>,
 ) -> HttpResponse {
-    let viewer = match viewer(&req, &state).await {
-        Ok(v) => v,
-        Err(e) => return e.response(),
-    };
     let id = path.into_inner();
     let body = html! {
         h1 id="title" { "Process " (id) }

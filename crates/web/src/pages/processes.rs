@@ -1,22 +1,18 @@
 //! Every live process: counts per status, success rate, the last 24 h, late and stuck badges,
 //! most failures first (from `GET /dashboard/overview`).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use maud::html;
 use procdash_api::AppState;
 
 use crate::layout::{self, NoParams, PageData};
-use crate::session::viewer;
+use crate::session::SignedIn;
 
 pub async fn page(
-    req: HttpRequest,
+    SignedIn(viewer): SignedIn,
     state: web::Data<AppState>,
     _: web::Query<NoParams>,
 ) -> HttpResponse {
-    let viewer = match viewer(&req, &state).await {
-        Ok(v) => v,
-        Err(e) => return e.response(),
-    };
     let body = html! {
         h1 { "Processes" }
         p class="hint" { "Most failures in the last 24 hours first. Counts update live." }

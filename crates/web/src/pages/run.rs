@@ -1,12 +1,12 @@
 //! One run: the step timeline, failure objects, attempts, the change history and, for admin
 //! keys, the delete, neutralize and rerun actions.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use procdash_api::AppState;
 
 use crate::layout::{self, NoParams, PageData};
-use crate::session::{Viewer, viewer};
+use crate::session::{SignedIn, Viewer};
 
 /// A form posting one admin action; app.js asks for confirmation before it is sent.
 pub fn action_form(viewer: &Viewer, action: &str, label: &str, confirm: &str, id: &str) -> Markup {
@@ -19,15 +19,11 @@ pub fn action_form(viewer: &Viewer, action: &str, label: &str, confirm: &str, id
 }
 
 pub async fn page(
-    req: HttpRequest,
+    SignedIn(viewer): SignedIn,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     _: web::Query<NoParams>,
 ) -> HttpResponse {
-    let viewer = match viewer(&req, &state).await {
-        Ok(v) => v,
-        Err(e) => return e.response(),
-    };
     let id = path.into_inner();
     let body = html! {
         h1 id="title" { "Run " (id) }
