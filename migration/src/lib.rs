@@ -22,10 +22,10 @@ mod m20261203_000014_add_step_run_attempts;
 mod m20261203_000015_create_outbox;
 mod m20261203_000016_create_webhooks;
 mod m20261203_000020_add_run_external_id;
-mod m20261203_000040_partition_history;
-pub mod partitions;
 mod m20261203_000025_create_idempotency_keys;
 mod m20261203_000026_notify_change_log;
+mod m20261203_000040_partition_history;
+pub mod partitions;
 
 pub struct Migrator;
 

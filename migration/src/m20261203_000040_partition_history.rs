@@ -99,7 +99,9 @@ async fn triggers_of(db: &impl ConnectionTrait, table: &str) -> Result<Vec<Strin
             [table.into()],
         ))
         .await?;
-    rows.iter().map(|r| r.try_get::<String>("", "def")).collect()
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "def"))
+        .collect()
 }
 
 async fn convert(db: &impl ConnectionTrait, shape: &Shape) -> Result<(), DbErr> {

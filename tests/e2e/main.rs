@@ -22,9 +22,9 @@ mod entities;
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
-mod exports;
-#[cfg(test)]
 mod events;
+#[cfg(test)]
+mod exports;
 #[cfg(test)]
 mod fields;
 #[cfg(test)]
@@ -34,11 +34,11 @@ mod hardening;
 #[cfg(test)]
 mod helpers;
 #[cfg(test)]
+mod idempotency;
+#[cfg(test)]
 mod import;
 #[cfg(test)]
 mod instances;
-#[cfg(test)]
-mod idempotency;
 #[cfg(test)]
 mod jobs;
 #[cfg(test)]
@@ -71,5 +71,7 @@ mod step_runs;
 mod steps;
 #[cfg(test)]
 mod system;
+#[cfg(test)]
+mod ui;
 #[cfg(test)]
 mod webhooks;

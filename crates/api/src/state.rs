@@ -50,6 +50,8 @@ pub struct SecuritySettings {
     /// Signing secret for bearer tokens; tokens are disabled without it.
     pub secret_key: Option<Vec<u8>>,
     pub token_minutes: i64,
+    /// SECRET_KEY, for web sessions, whether or not tokens are enabled.
+    pub session_secret: Option<Vec<u8>>,
     pub rate_limit: Option<RateLimitConfig>,
     /// Keep allowances in Redis, shared by every instance (RATE_LIMIT_STORE=redis).
     pub rate_limit_redis: Option<RedisStoreSettings>,
@@ -86,6 +88,8 @@ pub struct AppState {
     pub security: SecuritySettings,
     pub keys: KeyStore,
     pub tokens: Option<TokenService>,
+    /// Web dashboard sessions, signed with SECRET_KEY or a random per-process key.
+    pub sessions: crate::auth::session::SessionService,
     pub limiter: Option<RateLimitStore>,
     pub request_log: RequestLogSink,
     pub lifecycle: LifecycleSettings,
@@ -113,6 +117,13 @@ impl AppState {
         let limiter = security
             .rate_limit
             .map(|c| RateLimitStore::new(c, security.rate_limit_redis.as_ref()));
+        let sessions =
+            crate::auth::session::SessionService::new(security.session_secret.as_deref());
+        if sessions.ephemeral {
+            tracing::warn!(
+                "SECRET_KEY is unset: web sessions are signed with a random per-process key and end when this process stops"
+            );
+        }
         Self {
             keys: KeyStore::new(db.clone()),
             reads: ReadHandle::primary_only(db.clone()),
@@ -120,6 +131,7 @@ impl AppState {
             info,
             security,
             tokens,
+            sessions,
             limiter,
             request_log,
             lifecycle: LifecycleSettings::default(),

@@ -100,6 +100,7 @@ fn security(settings: &Settings) -> Result<SecuritySettings, StartError> {
     Ok(SecuritySettings {
         secret_key,
         token_minutes: settings.access_token_expire_minutes,
+        session_secret: settings.secret_key.as_ref().map(|k| k.as_bytes().to_vec()),
         rate_limit: settings.rate_limit_enabled.then_some(RateLimitConfig {
             requests: settings.rate_limit_requests,
             period: Duration::from_secs(settings.rate_limit_period),
@@ -238,7 +239,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
     let addr = format!("{}:{}", settings.host, settings.port);
     let app_state = state.clone();
     // Signals are handled in `serve`, so that SIGINT is as graceful as SIGTERM.
-    let mut http = HttpServer::new(move || app(app_state.clone()))
+    let mut http = HttpServer::new(move || app(app_state.clone()).service(procdash_web::scope()))
         .shutdown_timeout(settings.shutdown_timeout_seconds)
         .disable_signals();
     if settings.workers > 0 {

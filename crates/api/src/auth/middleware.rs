@@ -1,5 +1,6 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, ResponseError, web};
@@ -53,7 +54,7 @@ async fn resolve(req: &ServiceRequest, state: &AppState) -> Result<Principal, Au
         return state.keys.authenticate(key).await;
     }
     let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
-        return Err(AuthFailure::Missing);
+        return from_session(req, state).await;
     };
     let value = value.to_str().map_err(|_| AuthFailure::Malformed)?;
     // The scheme name is case-insensitive (RFC 9110).
@@ -71,6 +72,17 @@ async fn resolve(req: &ServiceRequest, state: &AppState) -> Result<Principal, Au
     let mut principal = state.keys.authenticate_id(key_id).await?;
     principal.via_token = true;
     Ok(principal)
+}
+
+/// The web dashboard's session cookie is a credential for reading only: a state-changing API
+/// request must carry a key or token, so a forged cross-site request cannot change anything.
+async fn from_session(req: &ServiceRequest, state: &AppState) -> Result<Principal, AuthFailure> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Err(AuthFailure::Missing);
+    }
+    crate::auth::session::principal_from_cookie(req.request(), state)
+        .await
+        .map(|(principal, _)| principal)
 }
 
 fn add_headers(headers: &mut actix_web::http::header::HeaderMap, d: &Decision) {

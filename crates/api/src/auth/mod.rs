@@ -7,6 +7,7 @@ mod keys;
 mod middleware;
 mod principal;
 pub mod rate_limit;
+pub mod session;
 pub mod shared_limit;
 mod tokens;
 
