@@ -20,6 +20,25 @@ pub async fn advance_sequences(db: &DatabaseConnection) -> Result<(), Persistenc
     Ok(())
 }
 
+/// Moves the serial sequences past the ids the seed is about to assign (PostgreSQL), so that a
+/// key created with `procdash api-key create` while the seed runs does not take one of them.
+pub async fn reserve_ids(
+    db: &DatabaseConnection,
+    next: &[(&str, i64)],
+) -> Result<(), PersistenceError> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for (table, first_free) in next {
+        db.execute_unprepared(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST({first_free}, \
+             (SELECT COALESCE(MAX(id), 0) + 1 FROM {table})), false)"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Folds the seeded runs into the KPI facts and rollups the way the `kpi_rollups` job does, so
 /// its watermark ends after the seed and the server's first tick has nothing left to do.
 pub async fn kpi_rollups(db: &DatabaseConnection) -> Result<u64, PersistenceError> {

@@ -1,5 +1,8 @@
 //! `procdash-bench seed`: processes and steps through the repositories, then runs, step runs and
 //! their change-log rows in bulk, then what the service derives from them.
+//!
+//! Seed a database no server is using: the seeded change rows are sealed as they are generated,
+//! so a sealer sealing other rows at the same time would take the same chain positions.
 
 pub mod derive;
 pub mod plan;
@@ -54,6 +57,21 @@ pub async fn seed(options: &SeedOptions) -> Result<SeedReport, Error> {
     // The processes' own change rows go onto the chain first; the seeded rows continue it.
     chain::seal(&db).await?;
     let start = continue_from(&db).await?;
+    let runs = i64::try_from(options.runs).unwrap_or(i64::MAX);
+    derive::reserve_ids(
+        &db,
+        &[
+            ("process_runs", start.run_id.saturating_add(runs)),
+            (
+                "step_runs",
+                start
+                    .step_run_id
+                    .saturating_add(runs.saturating_mul(i64::from(options.steps))),
+            ),
+            ("change_log", start.change_id.saturating_add(runs)),
+        ],
+    )
+    .await?;
     let began = Instant::now();
     let generator = Generator::new(shapes, start, options.runs, options.days, 0x5EED);
     let runs = load(&db, generator, options).await?;
