@@ -100,7 +100,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         bulk_dto::BulkRunItem, bulk_dto::BulkRunsRequest, bulk_dto::BulkRunsUpload,
         bulk_dto::BulkRunsResponse, bulk_dto::BulkFailureResponse, bulk_dto::BulkDuplicateResponse,
         bulk_dto::BulkStepReport, bulk_dto::BulkRunGroupResponse, bulk_dto::BulkStepRunsResponse,
-        events_dto::EventData,
+        events_dto::EventData, events_dto::SseEvent,
     )),
     modifiers(&SecuritySchemes, &IdempotencyDoc),
     tags(

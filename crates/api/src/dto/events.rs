@@ -59,3 +59,21 @@ impl From<&Event> for EventData {
         }
     }
 }
+
+/// One event of the stream as a client's SSE parser sees it (`id:`, `event:` and `data:`
+/// lines). `data` is the JSON text of an [`EventData`]. The stream also carries `retry:` and
+/// comment lines (heartbeats), which are not events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SseEvent {
+    /// The change-log id, also `EventData.id`; send it back as `Last-Event-ID`.
+    #[schema(example = "1042")]
+    pub id: String,
+    /// run.created, run.status_changed, step_run.updated, rerun.created, or reset.
+    #[schema(example = "run.created")]
+    pub event: String,
+    /// The JSON text of an EventData.
+    #[schema(
+        example = r#"{"id":1042,"type":"run.created","occurred_at":"2026-12-03T08:00:00Z","run_id":7,"process_id":1,"status":"pending"}"#
+    )]
+    pub data: String,
+}

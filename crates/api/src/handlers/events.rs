@@ -2,7 +2,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use procdash_domain::events::EventFilter;
 
 use crate::auth::{AnyRole, Auth};
-use crate::dto::events::{EventData, EventsQuery};
+use crate::dto::events::{EventsQuery, SseEvent};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::events::sse::{self, Stream};
 use crate::responses;
@@ -25,7 +25,7 @@ use crate::state::AppState;
     security(("api_key" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "An endless text/event-stream; each event's data is an EventData",
-            content_type = "text/event-stream", body = EventData),
+            content_type = "text/event-stream", body = SseEvent),
         (status = 422, description = "Unknown event type, invalid process_id or Last-Event-ID, or an unknown parameter", body = ErrorBody),
         responses::Common, responses::Authenticated,
         (status = 429, description = "Rate limit exceeded, or EVENTS_MAX_CONNECTIONS_PER_KEY streams are already open for this key", body = ErrorBody),
