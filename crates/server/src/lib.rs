@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod maintenance_cli;
 pub mod serve;
 pub mod settings;
+mod settings_validate;
 pub mod telemetry;
 
 pub use serve::{Running, start};
