@@ -11,7 +11,6 @@ pub mod connect;
 mod convert;
 pub mod entities;
 pub mod error;
-pub mod feed_listener;
 pub mod notify;
 pub mod paging;
 pub mod replica;

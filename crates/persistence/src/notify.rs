@@ -16,6 +16,10 @@ use crate::PersistenceError;
 /// API keys changed: the payload is the key id.
 pub const KEYS_CHANNEL: &str = "procdash_keys";
 
+/// Change-log rows were committed (the statement trigger of migration `notify_change_log`):
+/// the live feed's wake-up, with an empty payload.
+pub const CHANGES_CHANNEL: &str = "procdash_changes";
+
 /// What a subscriber receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {

@@ -233,9 +233,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
             batch: 20,
         },
     );
-    state
-        .events
-        .start(db.clone(), Some(settings.database_url.clone()));
+    state.events.start(db.clone());
     let addr = format!("{}:{}", settings.host, settings.port);
     let app_state = state.clone();
     // Signals are handled in `serve`, so that SIGINT is as graceful as SIGTERM.

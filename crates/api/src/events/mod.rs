@@ -58,9 +58,9 @@ impl EventHub {
         }
     }
 
-    /// Starts the poller (and, for a PostgreSQL `database_url`, its LISTEN wake-up).
-    pub fn start(&self, db: DatabaseConnection, database_url: Option<String>) {
-        poller::spawn(self.clone(), db, database_url);
+    /// Starts the poller (and, on PostgreSQL, its LISTEN wake-up).
+    pub fn start(&self, db: DatabaseConnection) {
+        poller::spawn(self.clone(), db);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {

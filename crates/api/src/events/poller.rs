@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use procdash_persistence::audit::feed;
-use procdash_persistence::feed_listener::ChangeListener;
+use procdash_persistence::notify;
 use procdash_persistence::{DatabaseConnection, PersistenceError};
 use tokio::sync::Notify;
 
@@ -21,12 +21,11 @@ const GAP_WAIT: Duration = Duration::from_secs(10);
 /// Larger jumps (a sequence cache after a restart) are not tracked id by id.
 const MAX_TRACKED_GAP: i64 = 1000;
 const PAGE: u64 = 500;
-const LISTEN_RETRY: Duration = Duration::from_secs(5);
 
-pub(super) fn spawn(hub: EventHub, db: DatabaseConnection, database_url: Option<String>) {
+pub(super) fn spawn(hub: EventHub, db: DatabaseConnection) {
     let wake = Arc::new(Notify::new());
-    if let Some(url) = database_url.filter(|u| u.starts_with("postgres")) {
-        tokio::spawn(listen(url, wake.clone()));
+    if let Some(notices) = notify::subscribe(&db, notify::CHANGES_CHANNEL) {
+        tokio::spawn(listen(notices, wake.clone()));
     }
     tokio::spawn(async move {
         let mut poller = Poller {
@@ -39,19 +38,11 @@ pub(super) fn spawn(hub: EventHub, db: DatabaseConnection, database_url: Option<
     });
 }
 
-/// Turns each NOTIFY into a wake-up; reconnects after failures.
-async fn listen(url: String, wake: Arc<Notify>) {
-    loop {
-        match ChangeListener::connect(&url).await {
-            Ok(mut listener) => {
-                while listener.wait().await.is_ok() {
-                    wake.notify_one();
-                }
-                tracing::warn!("event listener lost its connection; polling until it is back");
-            }
-            Err(e) => tracing::warn!(error = %e, "event listener cannot connect; polling"),
-        }
-        tokio::time::sleep(LISTEN_RETRY).await;
+/// Turns each NOTIFY into a wake-up. After the listener (re)connects notices may have been
+/// missed, so that wakes the poller too; between notices the poller's timer covers.
+async fn listen(mut notices: tokio::sync::mpsc::Receiver<notify::Notice>, wake: Arc<Notify>) {
+    while notices.recv().await.is_some() {
+        wake.notify_one();
     }
 }
 
