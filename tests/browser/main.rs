@@ -136,6 +136,25 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
+    /// Clicks the element `css` names. The live refresh replaces table rows while the test
+    /// works, so a row found a moment ago can be gone (stale); the element is found again.
+    async fn click(&self, css: &str) {
+        let started = Instant::now();
+        loop {
+            let found = self.wait_for(css).await;
+            match found.click().await {
+                Ok(()) => return,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && started.elapsed() < Duration::from_secs(10) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("click on {css}: {e}"),
+            }
+        }
+    }
+
     /// Polls a script until it returns true.
     async fn until(&self, what: &str, within: Duration, script: &str) -> Duration {
         let started = Instant::now();
@@ -247,7 +266,7 @@ async fn sign_in_as_user_and_admin_shows_what_each_role_may_do_and_sign_out_ends
     b.wait_for("#timeline .tl-row").await;
     assert!(b.client.find(Locator::Id("delete-run")).await.is_err());
 
-    b.wait_for("#sign-out").await.click().await.unwrap();
+    b.click("#sign-out").await;
     b.wait_for("#login-form").await;
     b.client.goto(&app.url("/ui/")).await.unwrap();
     b.wait_for("#login-form").await;
@@ -386,11 +405,7 @@ async fn filters_and_search_narrow_the_run_list() {
         )
         .await
         .unwrap();
-    b.wait_for("#run-filters button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click("#run-filters button[type=submit]").await;
     b.until(
         "only the failed run",
         Duration::from_secs(5),
@@ -398,21 +413,13 @@ async fn filters_and_search_narrow_the_run_list() {
     )
     .await;
 
-    b.wait_for("#run-filters button[type=reset]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click("#run-filters button[type=reset]").await;
     b.wait_for("#f-q")
         .await
         .send_keys("INV-1002")
         .await
         .unwrap();
-    b.wait_for("#run-filters button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click("#run-filters button[type=submit]").await;
     b.until(
         "only the searched run",
         Duration::from_secs(5),
@@ -468,7 +475,7 @@ async fn the_csrf_check_rejects_a_forged_form() {
         .goto(&app.url(&format!("/ui/runs/{run_id}")))
         .await
         .unwrap();
-    b.wait_for("#delete-run").await.click().await.unwrap();
+    b.click("#delete-run").await;
     b.client.accept_alert().await.unwrap();
     b.wait_for("#restore-run").await;
     assert_eq!(app.get(&format!("/runs/{run_id}")).await.status(), 404);
@@ -504,11 +511,7 @@ async fn the_rerun_button_creates_an_attempt_shown_with_its_dispatch() {
         .goto(&app.url(&format!("/ui/runs/{}", id(&run))))
         .await
         .unwrap();
-    b.wait_for(&format!("button[data-rerun='{}']", steps[1]))
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click(&format!("button[data-rerun='{}']", steps[1])).await;
     b.client.accept_alert().await.unwrap();
     b.until(
         "the second attempt on the timeline",
