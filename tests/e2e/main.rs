@@ -10,6 +10,8 @@ mod bulk;
 #[cfg(test)]
 mod concurrency;
 #[cfg(test)]
+mod conditional;
+#[cfg(test)]
 mod cursors;
 #[cfg(test)]
 mod dashboards;

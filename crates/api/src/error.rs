@@ -48,6 +48,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// An If-Match that no longer matches the resource.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("Validation failed")]
     Validation(Vec<FieldError>),
     #[error("{0}")]
@@ -90,6 +93,7 @@ impl ApiError {
         match self {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::PreconditionFailed(_) => "precondition_failed",
             Self::Validation(_) => "validation_error",
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
@@ -144,6 +148,7 @@ impl ResponseError for ApiError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -205,6 +210,9 @@ impl From<PersistenceError> for ApiError {
                 Self::NotFound(format!("{} {id} not found", capitalize(entity)))
             }
             PersistenceError::Conflict(message) => Self::Conflict(message),
+            PersistenceError::PreconditionFailed { entity } => Self::PreconditionFailed(format!(
+                "The {entity} has changed since it was read: GET it again for its current ETag"
+            )),
             PersistenceError::Invalid(domain) => domain.into(),
             PersistenceError::Unsupported(message) => Self::NotImplemented(message),
             other => Self::Internal(error_chain(&other)),

@@ -4,6 +4,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod bulk;
+pub mod conditional;
 pub mod cursor;
 pub mod docs_ui;
 pub mod dto;

@@ -3,6 +3,7 @@
 
 use utoipa::OpenApi;
 
+use crate::conditional::OpenApiDoc as ConditionalDoc;
 use crate::dto::{
     api_key, bulk as bulk_dto, change, dashboards as dashboards_dto, entities as entities_dto,
     events as events_dto, fields as fields_dto, kpis as kpis_dto, lifecycle as lifecycle_dto,
@@ -32,9 +33,9 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         system_handlers::health, system_handlers::info,
         processes::create_process, processes::list_processes, processes::get_process,
         processes::update_process,
-        steps::create_step, steps::list_process_steps, steps::list_rerunnable_steps,
+        steps::create_step, steps::get_step, steps::list_process_steps, steps::list_rerunnable_steps,
         runs::create_run, runs::list_runs, runs::get_run, search::search_runs,
-        step_runs::create_step_run, step_runs::update_step_run, step_runs::list_run_step_runs,
+        step_runs::create_step_run, step_runs::update_step_run, step_runs::get_step_run, step_runs::list_run_step_runs,
         step_runs::get_run_step_run,
         api_keys::create_api_key, api_keys::list_api_keys, api_keys::list_api_keys_admin,
         api_keys::get_api_key, api_keys::toggle_api_key, api_keys::revoke_api_key,
@@ -102,7 +103,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         bulk_dto::BulkStepReport, bulk_dto::BulkRunGroupResponse, bulk_dto::BulkStepRunsResponse,
         events_dto::EventData, events_dto::SseEvent,
     )),
-    modifiers(&SecuritySchemes, &IdempotencyDoc),
+    modifiers(&SecuritySchemes, &IdempotencyDoc, &ConditionalDoc),
     tags(
         (name = "processes", description = "Business processes and their definitions"),
         (name = "steps", description = "Ordered steps of a process"),

@@ -45,6 +45,7 @@ pub fn api_routes() -> RouteTable {
         processes::update_process,
     );
     t.add(Method::POST, "/steps/", steps::create_step);
+    t.add(Method::GET, "/steps/{step_id}", steps::get_step);
     t.add(
         Method::GET,
         "/steps/process/{process_id}",
@@ -109,6 +110,11 @@ pub fn api_routes() -> RouteTable {
         Method::PATCH,
         "/step-runs/{step_run_id}",
         step_runs::update_step_run,
+    );
+    t.add(
+        Method::GET,
+        "/step-runs/{step_run_id}",
+        step_runs::get_step_run,
     );
     t.add(
         Method::GET,

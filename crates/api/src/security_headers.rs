@@ -29,8 +29,12 @@ pub fn cors(origins: &[String]) -> Cors {
             "x-request-id",
             "x-user",
             "if-match",
+            "if-none-match",
+            "idempotency-key",
         ])
         .expose_headers([
+            "etag",
+            "idempotent-replayed",
             "link",
             "x-total-count",
             "x-page",

@@ -141,7 +141,7 @@ async fn patch_step_run(
     };
     let id = pick(&ids.step_runs, client, n);
     load::timed(async {
-        step_runs::update(db, actor, id, update, Some("bench".to_owned()))
+        step_runs::update(db, actor, id, update, Some("bench".to_owned()), None)
             .await
             .map(drop)
     })

@@ -8,6 +8,7 @@ pub mod api_key;
 pub mod dashboard;
 pub mod entity_journey;
 pub mod error;
+pub mod etag;
 pub mod events;
 pub mod fields;
 pub mod health;

@@ -7,6 +7,9 @@ pub enum PersistenceError {
     NotFound { entity: &'static str, id: i64 },
     #[error("{0}")]
     Conflict(String),
+    /// An `If-Match` that does not match the current state of the resource.
+    #[error("the {entity} has changed since the tag in If-Match was read")]
+    PreconditionFailed { entity: &'static str },
     #[error(transparent)]
     Invalid(#[from] DomainError),
     #[error("stored data is inconsistent: {0}")]

@@ -55,7 +55,7 @@ async fn create_run_and_patch_step_run_take_a_fixed_small_number_of_statements()
         finished_at: None,
         failure: None,
     };
-    let saved = step_runs::update(&db, &actor, run.steps[0].id, update, None)
+    let saved = step_runs::update(&db, &actor, run.steps[0].id, update, None, None)
         .await
         .unwrap();
     // run (FOR UPDATE, found through the step run), step run, its UPDATE … RETURNING, the step

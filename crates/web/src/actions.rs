@@ -53,7 +53,7 @@ pub async fn delete_run(
     action: AdminAction,
 ) -> HttpResponse {
     let id = path.into_inner();
-    if let Err(e) = deletion::delete_run(&state.db, &action.actor, id).await {
+    if let Err(e) = deletion::delete_run(&state.db, &action.actor, id, None).await {
         return failed(&e);
     }
     // The run is gone from every listing; this page is where it can be brought back.

@@ -1,7 +1,9 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use procdash_domain::etag;
 use procdash_persistence::repo::{deletion, neutralization, processes, retention, runs};
 
 use crate::auth::{Admin, Auth};
+use crate::conditional;
 use crate::dto::lifecycle::{NeutralizeResponse, RetentionRequest, RetentionResponse};
 use crate::dto::process::ProcessResponse;
 use crate::dto::run::RunResponse;
@@ -23,10 +25,12 @@ use crate::state::AppState;
 )]
 pub async fn delete_process(
     auth: Auth<Admin>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    deletion::delete_process(&state.db, &auth.actor(), path.into_inner()).await?;
+    let pre = conditional::precondition(&req)?;
+    deletion::delete_process(&state.db, &auth.actor(), path.into_inner(), pre.as_ref()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -68,17 +72,28 @@ pub async fn restore_process(
 )]
 pub async fn set_retention(
     auth: Auth<Admin>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     body: web::Json<RetentionRequest>,
-) -> ApiResult<web::Json<RetentionResponse>> {
+) -> ApiResult<HttpResponse> {
     let months = body.months()?;
-    let (process, rescheduled) =
-        retention::set_retention(&state.db, &auth.actor(), path.into_inner(), months).await?;
-    Ok(web::Json(RetentionResponse {
+    let pre = conditional::precondition(&req)?;
+    let (process, rescheduled) = retention::set_retention(
+        &state.db,
+        &auth.actor(),
+        path.into_inner(),
+        months,
+        pre.as_ref(),
+    )
+    .await?;
+    // The ETag is the process's, as GET /processes/{id} gives it.
+    let tag = conditional::tag(etag::process_tag(&process))?;
+    let body = RetentionResponse {
         process: process.into(),
         rescheduled_runs: rescheduled,
-    }))
+    };
+    Ok(conditional::written(&tag, &body))
 }
 
 /// Soft-delete a run with its step runs.
@@ -95,10 +110,13 @@ pub async fn set_retention(
 )]
 pub async fn delete_run(
     auth: Auth<Admin>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    deletion::delete_run(&state.db, &auth.actor(), path.into_inner()).await?;
+    let id = path.into_inner();
+    let pre = conditional::run_precondition(&req, &state, id).await?;
+    deletion::delete_run(&state.db, &auth.actor(), id, pre.as_ref()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,7 +1,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
+use procdash_domain::etag;
 use procdash_persistence::repo::processes;
 
 use crate::auth::{AnyRole, Auth};
+use crate::conditional;
 use crate::dto::process::{CreateProcessRequest, ProcessResponse, UpdateProcessRequest};
 use crate::error::{ApiResult, ErrorBody};
 use crate::pagination::{self, PageParams, PageResponse};
@@ -82,11 +84,13 @@ pub async fn list_processes(
 )]
 pub async fn get_process(
     _auth: Auth<AnyRole>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> ApiResult<web::Json<ProcessResponse>> {
+) -> ApiResult<HttpResponse> {
     let process = processes::get(&state.db, path.into_inner()).await?;
-    Ok(web::Json(process.into()))
+    let tag = conditional::tag(etag::process_tag(&process))?;
+    conditional::tagged(&req, &tag, &ProcessResponse::from(process))
 }
 
 /// Change a process's name and/or metadata.
@@ -104,11 +108,15 @@ pub async fn get_process(
 )]
 pub async fn update_process(
     auth: Auth<AnyRole>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     body: web::Json<UpdateProcessRequest>,
-) -> ApiResult<web::Json<ProcessResponse>> {
+) -> ApiResult<HttpResponse> {
     let changes = body.into_inner().into_domain()?;
-    let process = processes::update(&state.db, &auth.actor(), path.into_inner(), changes).await?;
-    Ok(web::Json(process.into()))
+    let pre = conditional::precondition(&req)?;
+    let id = path.into_inner();
+    let process = processes::update(&state.db, &auth.actor(), id, changes, pre.as_ref()).await?;
+    let tag = conditional::tag(etag::process_tag(&process))?;
+    Ok(conditional::written(&tag, &ProcessResponse::from(process)))
 }

@@ -1,9 +1,11 @@
 //! Editing a run's metadata (admin).
 
-use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse, web};
+use procdash_domain::etag;
 use procdash_persistence::repo::run_metadata::{self, MetadataUpdateError};
 
 use crate::auth::{Admin, Auth};
+use crate::conditional;
 use crate::dto::run::RunResponse;
 use crate::dto::run_metadata::UpdateRunMetadataRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -36,11 +38,16 @@ impl From<MetadataUpdateError> for ApiError {
 )]
 pub async fn update_run_metadata(
     auth: Auth<Admin>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     body: web::Json<UpdateRunMetadataRequest>,
-) -> ApiResult<web::Json<RunResponse>> {
+) -> ApiResult<HttpResponse> {
     let update = body.into_inner().into_domain()?;
-    let run = run_metadata::update(&state.db, &auth.actor(), path.into_inner(), update).await?;
-    Ok(web::Json(crate::health::run_body(&state, run).await?))
+    let id = path.into_inner();
+    let pre = conditional::run_precondition(&req, &state, id).await?;
+    let run = run_metadata::update(&state.db, &auth.actor(), id, update, pre.as_ref()).await?;
+    let health = conditional::run_health(&state, &run).await?;
+    let tag = conditional::tag(etag::run_tag(&run, health.as_str()))?;
+    Ok(conditional::written(&tag, &RunResponse::new(run, health)))
 }

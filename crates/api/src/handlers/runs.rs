@@ -4,6 +4,7 @@ use procdash_persistence::repo::runs;
 use serde_json::Value;
 
 use crate::auth::{AnyRole, Auth};
+use crate::conditional;
 use crate::dto::run::{CreateRunRequest, RunListParams, RunResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::pagination::{self, PageResponse};
@@ -108,11 +109,14 @@ pub async fn list_runs(
 )]
 pub async fn get_run(
     _auth: Auth<AnyRole>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> ApiResult<web::Json<RunResponse>> {
+) -> ApiResult<HttpResponse> {
     let run = runs::get(&state.db, path.into_inner()).await?;
-    Ok(web::Json(crate::health::run_body(&state, run).await?))
+    let health = conditional::run_health(&state, &run).await?;
+    let tag = conditional::tag(procdash_domain::etag::run_tag(&run, health.as_str()))?;
+    conditional::tagged(&req, &tag, &RunResponse::new(run, health))
 }
 
 /// The value of the run's sort key, as a cursor carries it (null when the run has none).

@@ -1,7 +1,9 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use procdash_domain::etag;
 use procdash_persistence::repo::step_runs;
 
 use crate::auth::{AnyRole, Auth};
+use crate::conditional;
 use crate::dto::rerun::StepRunListParams;
 use crate::dto::step_run::{CreateStepRunRequest, StepRunResponse, UpdateStepRunRequest};
 use crate::error::{ApiResult, ErrorBody};
@@ -23,20 +25,47 @@ use crate::state::AppState;
 )]
 pub async fn update_step_run(
     auth: Auth<AnyRole>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     body: web::Json<UpdateStepRunRequest>,
-) -> ApiResult<web::Json<StepRunResponse>> {
+) -> ApiResult<HttpResponse> {
     let (update, modified_by) = body.into_inner().into_domain()?;
+    let pre = conditional::precondition(&req)?;
     let saved = step_runs::update(
         &state.db,
         &auth.actor(),
         path.into_inner(),
         update,
         modified_by,
+        pre.as_ref(),
     )
     .await?;
-    Ok(web::Json(saved.into()))
+    let tag = conditional::tag(etag::step_run_tag(&saved))?;
+    Ok(conditional::written(&tag, &StepRunResponse::from(saved)))
+}
+
+/// One live step run (any attempt), with its ETag.
+#[utoipa::path(
+    get, path = "/api/v1/step-runs/{step_run_id}", tag = "step-runs",
+    params(("step_run_id" = i64, Path, description = "Step run id")),
+    security(("api_key" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The step run", body = StepRunResponse),
+        (status = 404, description = "No such live step run", body = ErrorBody),
+        (status = 422, description = "The id is not an integer", body = ErrorBody),
+        responses::Common, responses::Authenticated,
+    )
+)]
+pub async fn get_step_run(
+    _auth: Auth<AnyRole>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let found = step_runs::get(&state.db, path.into_inner()).await?;
+    let tag = conditional::tag(etag::step_run_tag(&found))?;
+    conditional::tagged(&req, &tag, &StepRunResponse::from(found))
 }
 
 /// Create a step run by hand for a run and a step of its process; the run is recomputed.
@@ -108,13 +137,12 @@ pub async fn list_run_step_runs(
 )]
 pub async fn get_run_step_run(
     _auth: Auth<AnyRole>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(i64, i64)>,
-) -> ApiResult<web::Json<StepRunResponse>> {
+) -> ApiResult<HttpResponse> {
     let (run_id, step_id) = path.into_inner();
-    Ok(web::Json(
-        step_runs::get_for_run_step(&state.db, run_id, step_id)
-            .await?
-            .into(),
-    ))
+    let found = step_runs::get_for_run_step(&state.db, run_id, step_id).await?;
+    let tag = conditional::tag(etag::step_run_tag(&found))?;
+    conditional::tagged(&req, &tag, &StepRunResponse::from(found))
 }

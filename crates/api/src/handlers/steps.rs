@@ -1,7 +1,9 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use procdash_domain::etag;
 use procdash_persistence::repo::steps;
 
 use crate::auth::{AnyRole, Auth};
+use crate::conditional;
 use crate::dto::step::{CreateStepRequest, StepResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::responses;
@@ -80,4 +82,27 @@ pub async fn list_rerunnable_steps(
     Ok(web::Json(
         found.into_iter().map(StepResponse::from).collect(),
     ))
+}
+
+/// One live step, with its ETag.
+#[utoipa::path(
+    get, path = "/api/v1/steps/{step_id}", tag = "steps",
+    params(("step_id" = i64, Path, description = "Step id")),
+    security(("api_key" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The step", body = StepResponse),
+        (status = 404, description = "No such live step", body = ErrorBody),
+        (status = 422, description = "The id is not an integer", body = ErrorBody),
+        responses::Common, responses::Authenticated,
+    )
+)]
+pub async fn get_step(
+    _auth: Auth<AnyRole>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let step = steps::get(&state.db, path.into_inner()).await?;
+    let tag = conditional::tag(etag::step_tag(&step))?;
+    conditional::tagged(&req, &tag, &StepResponse::from(step))
 }

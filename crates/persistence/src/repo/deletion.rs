@@ -12,6 +12,7 @@ use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::{process, process_run};
+use crate::repo::preconditions::{self, Precondition};
 use crate::{Actor, PersistenceError, clock, tx};
 
 fn new_deletion_id() -> Result<String, PersistenceError> {
@@ -88,11 +89,12 @@ async fn mark_step_runs(
 }
 
 /// Deletes a live process with its steps, runs and their step runs, in one transaction.
-#[instrument(skip(db, actor))]
+#[instrument(skip(db, actor, pre))]
 pub async fn delete_process(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
+    pre: Option<&Precondition>,
 ) -> Result<(), PersistenceError> {
     let txn = tx::begin_write(db).await?;
     let q = process::Entity::find_by_id(id).filter(process::Column::DeletedAt.is_null());
@@ -100,6 +102,7 @@ pub async fn delete_process(
         .one(&txn)
         .await?
         .ok_or_else(|| PersistenceError::not_found("process", id))?;
+    preconditions::process(&txn, id, pre).await?;
     let deletion = new_deletion_id()?;
     let now = clock::now();
     let steps = mark(
@@ -211,11 +214,12 @@ pub async fn restore_process(
 }
 
 /// Deletes a live run with its live step runs.
-#[instrument(skip(db, actor))]
+#[instrument(skip(db, actor, pre))]
 pub async fn delete_run(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
+    pre: Option<&Precondition>,
 ) -> Result<(), PersistenceError> {
     let txn = tx::begin_write(db).await?;
     let q = process_run::Entity::find_by_id(id).filter(process_run::Column::DeletedAt.is_null());
@@ -223,6 +227,7 @@ pub async fn delete_run(
         .one(&txn)
         .await?
         .ok_or_else(|| PersistenceError::not_found("run", id))?;
+    preconditions::run(&txn, id, pre).await?;
     let deletion = new_deletion_id()?;
     let now = clock::now();
     let before = snapshot::run(&current);

@@ -14,6 +14,7 @@ pub mod kpis;
 pub mod neutralization;
 pub mod outbox;
 pub mod partitions;
+pub mod preconditions;
 pub mod processes;
 pub mod request_logs;
 pub mod reruns;

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use procdash_domain::{NewProcess, Page, Process, ProcessChanges, ProcessStep};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::{process, process_step};
+use crate::repo::preconditions::{self, Precondition};
 use crate::repo::steps;
 use crate::{Actor, PersistenceError, clock, convert, tx};
 
@@ -65,6 +66,22 @@ pub(crate) async fn find_live(
         .ok_or_else(|| PersistenceError::not_found("process", id))
 }
 
+/// A live process row, locked for the rest of the transaction on PostgreSQL (SQLite's write
+/// transactions are exclusive already).
+pub(crate) async fn lock_live(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<process::Model, PersistenceError> {
+    let mut query = process::Entity::find_by_id(id).filter(process::Column::DeletedAt.is_null());
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query
+        .one(db)
+        .await?
+        .ok_or_else(|| PersistenceError::not_found("process", id))
+}
+
 #[instrument(skip(db))]
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Process, PersistenceError> {
     let model = find_live(db, id).await?;
@@ -106,16 +123,18 @@ pub async fn list(
     Ok(paging::page(items, total, paging))
 }
 
-/// Changes a live process's name and metadata.
-#[instrument(skip(db, actor, changes))]
+/// Changes a live process's name and metadata, when `pre` (If-Match) holds.
+#[instrument(skip(db, actor, changes, pre))]
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
     changes: ProcessChanges,
+    pre: Option<&Precondition>,
 ) -> Result<Process, PersistenceError> {
     let txn = tx::begin_write(db).await?;
-    let current = find_live(&txn, id).await?;
+    let current = lock_live(&txn, id).await?;
+    preconditions::process(&txn, id, pre).await?;
     let before = snapshot::process(&current);
     let mut model: process::ActiveModel = current.into();
     if let Some(name) = changes.name {

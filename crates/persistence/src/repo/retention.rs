@@ -6,20 +6,23 @@ use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::process;
+use crate::repo::preconditions::{self, Precondition};
 use crate::repo::processes;
 use crate::{Actor, PersistenceError, clock, tx};
 
 /// Sets a process's retention and reschedules its non-neutralized runs in one statement.
 /// Returns the process and how many runs were rescheduled.
-#[instrument(skip(db, actor))]
+#[instrument(skip(db, actor, pre))]
 pub async fn set_retention(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
     months: Option<i32>,
+    pre: Option<&Precondition>,
 ) -> Result<(Process, u64), PersistenceError> {
     let txn = tx::begin_write(db).await?;
-    let current = processes::find_live(&txn, id).await?;
+    let current = processes::lock_live(&txn, id).await?;
+    preconditions::process(&txn, id, pre).await?;
     let before = snapshot::process(&current);
     let mut model: process::ActiveModel = current.into();
     model.retention_months = Set(months);

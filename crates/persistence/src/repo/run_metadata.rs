@@ -8,6 +8,7 @@ use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::process_run;
+use crate::repo::preconditions::{self, Precondition};
 use crate::repo::runs;
 use crate::{Actor, PersistenceError, clock, convert, tx};
 
@@ -29,15 +30,17 @@ impl From<sea_orm::DbErr> for MetadataUpdateError {
 /// Applies `update` to the metadata of a live run that is not neutralized (neutralized
 /// metadata is not editable: such a run is not found). An update that changes nothing writes
 /// nothing, so it leaves no change-log row.
-#[instrument(skip(db, actor, update))]
+#[instrument(skip(db, actor, update, pre))]
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
     run_id: i64,
     update: MetaUpdate,
+    pre: Option<&Precondition>,
 ) -> Result<ProcessRun, MetadataUpdateError> {
     let txn = tx::begin_write(db).await?;
     let run = runs::lock_live(&txn, run_id).await?;
+    preconditions::run(&txn, run_id, pre).await?;
     if run.is_neutralized || run.neutralized_at.is_some() {
         return Err(PersistenceError::not_found("run", run_id).into());
     }

@@ -11,6 +11,7 @@ use tracing::instrument;
 
 use crate::audit::{self, Change, snapshot};
 use crate::entities::{process_run, process_step, step_run};
+use crate::repo::preconditions::{self, Precondition};
 use crate::repo::{runs, webhooks};
 use crate::{Actor, PersistenceError, clock, convert, tx};
 
@@ -36,13 +37,14 @@ pub(crate) async fn find_live(
 
 /// Applies a status report to a step run and recomputes its run, in one transaction with the run
 /// row locked, so concurrent reports for one run never leave a stale run status.
-#[instrument(skip(db, actor, update, last_modified_by), fields(status = %update.status))]
+#[instrument(skip(db, actor, update, last_modified_by, pre), fields(status = %update.status))]
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
     update: StepUpdate,
     last_modified_by: Option<String>,
+    pre: Option<&Precondition>,
 ) -> Result<StepRun, PersistenceError> {
     let txn = tx::begin_write(db).await?;
     let Some(run) = runs::lock_live_of_step_run(&txn, id).await? else {
@@ -51,6 +53,7 @@ pub async fn update(
         return Err(PersistenceError::not_found("run", run_id));
     };
     let current = find_live(&txn, id).await?;
+    preconditions::step_run(&current, pre)?;
     let now = clock::now();
     let process_id = run.process_id;
     let (saved, change) = apply_report(

@@ -93,6 +93,17 @@ pub(crate) async fn list_live(
     Ok(rows.into_iter().map(convert::step).collect())
 }
 
+/// One live step.
+#[instrument(skip(db))]
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<ProcessStep, PersistenceError> {
+    let row = process_step::Entity::find_by_id(id)
+        .filter(process_step::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or_else(|| PersistenceError::not_found("step", id))?;
+    Ok(convert::step(row))
+}
+
 /// Live steps of a live process; a missing or deleted process is a 404.
 #[instrument(skip(db))]
 pub async fn list_for_process(
