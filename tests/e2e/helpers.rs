@@ -16,6 +16,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The database URL, for a second instance on the same database.
     pub database_url: String,
+    /// How often this instance ran each coordinated job.
+    pub job_counts: std::sync::Arc<procdash_server::jobs::JobCounts>,
     handle: ServerHandle,
     dispatcher: tokio::task::AbortHandle,
     /// Owned by the first instance only; peers share it.
@@ -77,6 +79,7 @@ async fn start_on(
         admin_key,
         db: running.db,
         database_url: database_url.to_owned(),
+        job_counts: running.job_counts.clone(),
         handle,
         dispatcher,
         _database: None,

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{create_key, id, spawn_app, spawn_peer};
@@ -195,5 +196,89 @@ async fn with_redis_down_each_instance_limits_on_its_own() {
         statuses,
         [200, 200, 200, 200, 200, 200, 429, 429],
         "3 per minute on each instance"
+    );
+}
+
+/// Three instances behind a round-robin balancer: each coordinated job tick runs on exactly one
+/// of them, and each webhook event and each rerun dispatch is delivered exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_claim_each_job_once_and_deliver_each_event_and_rerun_once() {
+    let adjust = |name: &'static str| {
+        move |s: &mut procdash_server::Settings| {
+            crate::reruns::outbound(s);
+            s.seal_interval_seconds = 1;
+            s.instance_id = Some(name.to_owned());
+        }
+    };
+    let first = crate::helpers::spawn_with(adjust("instance-0")).await;
+    let second = spawn_peer(&first, adjust("instance-1")).await;
+    let third = spawn_peer(&first, adjust("instance-2")).await;
+    let apps = [&first, &second, &third];
+    let hooks = crate::receiver::Receiver::start(vec![]).await;
+    let reruns = crate::receiver::Receiver::start(vec![]).await;
+    let res = second
+        .post(
+            "/webhooks/",
+            &json!({"url": hooks.url("/hook"), "events": ["step_run.failed"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    // Six failures and their reruns, each through the next instance.
+    let mut attempts = Vec::new();
+    for i in 0..6 {
+        let app = apps[i % 3];
+        let config = json!({"api_endpoint": reruns.url("/rerun")});
+        let (_, _, failed) = crate::reruns::failed_run(app, config, true).await;
+        let res = crate::reruns::rerun(apps[(i + 1) % 3], failed, json!({})).await;
+        assert_eq!(res.status(), 201);
+        attempts.push(id(&res.json::<Value>().await.unwrap()));
+    }
+    for a in &attempts {
+        let d = crate::dispatch::settled(apps[0], *a, Duration::from_secs(20)).await;
+        assert_eq!(d["state"], "delivered", "{d}");
+    }
+    hooks.wait_for(6, Duration::from_secs(20)).await;
+    // Anything sent twice would arrive within the dispatchers' 20 ms polls.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (what, target) in [("webhook events", &hooks), ("rerun dispatches", &reruns)] {
+        let mut ids: Vec<String> = target
+            .received()
+            .iter()
+            .map(|r| r.header("procdash-delivery").unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 6, "{what}: {ids:?}");
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 6, "{what} each sent once");
+    }
+
+    // The sealing job: one claim per tick, and the three instances ran it once per claim.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let seal = procdash_server::jobs::Job::Seal;
+    let executions: u64 = apps.iter().map(|a| a.job_counts.runs(seal)).sum();
+    let backend = first.db.get_database_backend();
+    let rows = first
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT tick, instance FROM job_runs WHERE job = 'seal_change_log'",
+        ))
+        .await
+        .unwrap();
+    let mut per_tick: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for r in rows {
+        per_tick
+            .entry(r.try_get("", "tick").unwrap())
+            .or_default()
+            .push(r.try_get("", "instance").unwrap());
+    }
+    assert!(per_tick.len() >= 3, "{per_tick:?}");
+    assert!(per_tick.values().all(|v| v.len() == 1), "{per_tick:?}");
+    let claimed = u64::try_from(per_tick.len()).unwrap();
+    // Counts were read before the claims: a claim stored in between is the one tick of slack.
+    assert!(
+        executions <= claimed && executions + 1 >= claimed,
+        "{executions} executions for {claimed} claimed ticks"
     );
 }

@@ -221,3 +221,31 @@ fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
         None => schema,
     }
 }
+
+/// The web dashboard's session cookie is a documented credential, for reads only.
+#[tokio::test]
+async fn the_session_cookie_is_a_security_scheme_for_reads_only() {
+    let app = spawn_app().await;
+    let spec = spec(&app).await;
+    let scheme = &spec["components"]["securitySchemes"]["session"];
+    assert_eq!(scheme["type"], "apiKey");
+    assert_eq!(scheme["in"], "cookie");
+    assert_eq!(scheme["name"], "procdash_session");
+    let mut reads = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(security) = op["security"].as_array() else {
+                continue;
+            };
+            let key = security.iter().find_map(|r| r.get("api_key"));
+            let session = security.iter().find_map(|r| r.get("session"));
+            if method == "get" && key.is_some() {
+                reads += 1;
+                assert_eq!(session, key, "GET {path}: the same scopes as the key");
+            } else {
+                assert!(session.is_none(), "{method} {path} does not take the cookie");
+            }
+        }
+    }
+    assert!(reads > 30, "{reads}");
+}

@@ -151,6 +151,39 @@ impl utoipa::Modify for SecuritySchemes {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::session::SESSION_COOKIE,
+                "The web dashboard's session (POST /ui/login). It authenticates GET and HEAD \
+                 requests only: a state-changing request needs a key or a token.",
+            ))),
+        );
+        session_on_reads(openapi);
+    }
+}
+
+/// Every authenticated GET also accepts the session cookie, with the same scopes as its key.
+fn session_on_reads(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    for item in openapi.paths.paths.values_mut() {
+        let Some(requirements) = item.get.as_mut().and_then(|op| op.security.as_mut()) else {
+            continue;
+        };
+        // The requirement's fields are private; its JSON form is {"api_key": [scopes]}.
+        let scopes = requirements.iter().find_map(|r| {
+            let value = serde_json::to_value(r).ok()?;
+            let scopes = value.get("api_key")?.as_array()?.clone();
+            Some(
+                scopes
+                    .iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        if let Some(scopes) = scopes {
+            requirements.push(SecurityRequirement::new("session", scopes));
+        }
     }
 }
 
