@@ -278,6 +278,17 @@ async fn rebuild_recomputes_from_the_runs() {
     assert_eq!(yesterday["success_rate"], json!(2.0 * 100.0 / 3.0));
     let all = kpis::rebuild(&app.db, None, |_, _| {}).await.unwrap();
     assert_eq!(all.runs_seen, 4);
+    // A rebuild of every process moves the watermark past its runs: the next refresh folds
+    // only what changed since (the overlap window re-reads the newest), not every run again.
+    let newest = process_run::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.updated_at)
+        .max()
+        .unwrap();
+    assert_eq!(kpis::watermark(&app.db).await.unwrap(), Some(newest));
     assert!(
         kpis::rebuild(&app.db, Some(424_242), |_, _| {})
             .await

@@ -243,7 +243,10 @@ async fn the_session_cookie_is_a_security_scheme_for_reads_only() {
                 reads += 1;
                 assert_eq!(session, key, "GET {path}: the same scopes as the key");
             } else {
-                assert!(session.is_none(), "{method} {path} does not take the cookie");
+                assert!(
+                    session.is_none(),
+                    "{method} {path} does not take the cookie"
+                );
             }
         }
     }

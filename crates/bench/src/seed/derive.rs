@@ -39,10 +39,12 @@ pub async fn reserve_ids(
     Ok(())
 }
 
-/// Folds the seeded runs into the KPI facts and rollups the way the `kpi_rollups` job does, so
+/// Folds the seeded runs into the KPI facts and rollups with a full rebuild (the job's own tables), so
 /// its watermark ends after the seed and the server's first tick has nothing left to do.
 pub async fn kpi_rollups(db: &DatabaseConnection) -> Result<u64, PersistenceError> {
-    Ok(kpis::refresh(db).await?.runs_seen)
+    // One recompute per bucket (refresh would recompute each 500-run chunk's buckets), and the
+    // watermark moves past the seeded runs, so the server's job does not fold them again.
+    Ok(kpis::rebuild(db, None, |_, _| {}).await?.runs_seen)
 }
 
 /// Planner statistics (and, on PostgreSQL, the visibility map a long-lived table would have).
