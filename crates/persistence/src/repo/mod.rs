@@ -10,6 +10,7 @@ pub mod entities;
 pub mod fields;
 pub mod idempotency;
 pub mod jobs;
+pub(crate) mod kpi_rebuild;
 pub mod kpis;
 pub mod neutralization;
 pub mod outbox;
