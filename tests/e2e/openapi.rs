@@ -252,3 +252,37 @@ async fn the_session_cookie_is_a_security_scheme_for_reads_only() {
     }
     assert!(reads > 30, "{reads}");
 }
+
+/// A parameter that takes the name of a fixed sibling route reaches that route, which answers
+/// 405 to a method it lacks; the shadowed operation documents it.
+#[tokio::test]
+async fn a_fixed_sibling_route_answers_405_and_the_shadowed_operation_documents_it() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (reqwest::Method::DELETE, "/runs/bulk"),
+        (reqwest::Method::GET, "/runs/bulk"),
+        (reqwest::Method::PATCH, "/step-runs/bulk"),
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), app.api(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+    }
+    let spec = spec(&app).await;
+    for (method, path) in [
+        ("delete", "/api/v1/runs/{run_id}"),
+        ("get", "/api/v1/runs/{run_id}"),
+        ("patch", "/api/v1/step-runs/{step_run_id}"),
+    ] {
+        let doc = &spec["paths"][path][method]["responses"]["405"];
+        assert!(
+            doc["description"].as_str().unwrap().contains("fixed route"),
+            "{method} {path}"
+        );
+    }
+    // A path without a fixed sibling documents no 405.
+    assert!(spec["paths"]["/api/v1/processes/{process_id}"]["get"]["responses"]["405"].is_null());
+}

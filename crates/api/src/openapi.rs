@@ -103,7 +103,7 @@ pub const DEFAULT_PREFIX: &str = "/api/v1";
         bulk_dto::BulkStepReport, bulk_dto::BulkRunGroupResponse, bulk_dto::BulkStepRunsResponse,
         events_dto::EventData, events_dto::SseEvent,
     )),
-    modifiers(&SecuritySchemes, &IdempotencyDoc, &ConditionalDoc),
+    modifiers(&SecuritySchemes, &IdempotencyDoc, &ConditionalDoc, &FixedSiblings),
     tags(
         (name = "processes", description = "Business processes and their definitions"),
         (name = "steps", description = "Ordered steps of a process"),
@@ -185,6 +185,71 @@ fn session_on_reads(openapi: &mut utoipa::openapi::OpenApi) {
             requirements.push(SecurityRequirement::new("session", scopes));
         }
     }
+}
+
+/// A path parameter can take the name of a fixed sibling route (`/runs/{run_id}` and
+/// `/runs/bulk`); the router then picks the fixed route, which answers 405 to the methods it does
+/// not have. Documents that 405 on each operation whose path such a sibling shadows.
+struct FixedSiblings;
+
+impl utoipa::Modify for FixedSiblings {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let paths: Vec<String> = doc.paths.paths.keys().cloned().collect();
+        let methods = |item: &utoipa::openapi::PathItem| -> Vec<&'static str> {
+            [
+                ("get", item.get.is_some()),
+                ("post", item.post.is_some()),
+                ("put", item.put.is_some()),
+                ("patch", item.patch.is_some()),
+                ("delete", item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(m, present)| present.then_some(m))
+            .collect()
+        };
+        for template in &paths {
+            let shadowing: Vec<&String> = paths
+                .iter()
+                .filter(|fixed| *fixed != template && shadows(fixed, template))
+                .collect();
+            let Some(item) = doc.paths.paths.get(template) else {
+                continue;
+            };
+            let mine = methods(item);
+            let mut missing: Vec<(&'static str, String)> = Vec::new();
+            for fixed in shadowing {
+                let theirs = doc.paths.paths.get(fixed).map(methods).unwrap_or_default();
+                for m in &mine {
+                    if !theirs.contains(m) {
+                        missing.push((m, fixed.clone()));
+                    }
+                }
+            }
+            for (method, fixed) in missing {
+                if let Some(op) = crate::openapi_headers::operation(doc, method, template) {
+                    crate::openapi_headers::error_response(
+                        op,
+                        "405",
+                        &format!("Method not allowed: the path is the fixed route {fixed}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Whether the fixed path `fixed` (no parameter where `template` has one) is matched by
+/// `template`: the same segments, with each of the template's parameters taking a literal.
+fn shadows(fixed: &str, template: &str) -> bool {
+    let (f, t): (Vec<&str>, Vec<&str>) =
+        (fixed.split('/').collect(), template.split('/').collect());
+    f.len() == t.len()
+        && f.iter()
+            .zip(&t)
+            .any(|(a, b)| b.starts_with('{') && !a.starts_with('{'))
+        && f.iter()
+            .zip(&t)
+            .all(|(a, b)| a == b || (b.starts_with('{') && !a.starts_with('{')))
 }
 
 /// The document with paths under `prefix` and the running version.
