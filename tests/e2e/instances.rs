@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{create_key, id, spawn_app, spawn_peer};
@@ -257,22 +256,7 @@ async fn three_instances_claim_each_job_once_and_deliver_each_event_and_rerun_on
     tokio::time::sleep(Duration::from_millis(3500)).await;
     let seal = procdash_server::jobs::Job::Seal;
     let executions: u64 = apps.iter().map(|a| a.job_counts.runs(seal)).sum();
-    let backend = first.db.get_database_backend();
-    let rows = first
-        .db
-        .query_all_raw(sea_orm::Statement::from_string(
-            backend,
-            "SELECT tick, instance FROM job_runs WHERE job = 'seal_change_log'",
-        ))
-        .await
-        .unwrap();
-    let mut per_tick: std::collections::HashMap<i64, Vec<String>> = Default::default();
-    for r in rows {
-        per_tick
-            .entry(r.try_get("", "tick").unwrap())
-            .or_default()
-            .push(r.try_get("", "instance").unwrap());
-    }
+    let per_tick = crate::jobs::claims_per_tick(&first.db, "seal_change_log").await;
     assert!(per_tick.len() >= 3, "{per_tick:?}");
     assert!(per_tick.values().all(|v| v.len() == 1), "{per_tick:?}");
     let claimed = u64::try_from(per_tick.len()).unwrap();

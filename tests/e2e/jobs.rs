@@ -8,6 +8,34 @@ use serde_json::{Value, json};
 
 use crate::helpers::{id, spawn_with};
 
+/// The instances that claimed each tick of `job`, from `job_runs`.
+pub async fn claims_per_tick(
+    db: &sea_orm::DatabaseConnection,
+    job: &str,
+) -> HashMap<i64, Vec<String>> {
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => {
+                    "SELECT tick, instance FROM job_runs WHERE job = $1"
+                }
+                _ => "SELECT tick, instance FROM job_runs WHERE job = ?",
+            },
+            [job.into()],
+        ))
+        .await
+        .unwrap();
+    let mut per_tick: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in rows {
+        per_tick
+            .entry(r.try_get("", "tick").unwrap())
+            .or_default()
+            .push(r.try_get("", "instance").unwrap());
+    }
+    per_tick
+}
+
 /// Two instances on one database: each coordinated job runs once per tick.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_run_each_job_once_per_tick() {
@@ -33,21 +61,7 @@ async fn two_instances_run_each_job_once_per_tick() {
     // Read the counts before the claims: an execution is counted only after its claim is stored.
     let seal = procdash_server::jobs::Job::Seal;
     let executions = a.job_counts.runs(seal) + b.job_counts.runs(seal);
-    let backend = a.db.get_database_backend();
-    let rows =
-        a.db.query_all_raw(Statement::from_string(
-            backend,
-            "SELECT tick, instance FROM job_runs WHERE job = 'seal_change_log'",
-        ))
-        .await
-        .unwrap();
-    let mut per_tick: HashMap<i64, Vec<String>> = HashMap::new();
-    for r in rows {
-        per_tick
-            .entry(r.try_get("", "tick").unwrap())
-            .or_default()
-            .push(r.try_get("", "instance").unwrap());
-    }
+    let per_tick = claims_per_tick(&a.db, "seal_change_log").await;
     assert!(per_tick.len() >= 3, "{per_tick:?}");
     // The instances together ran the job once per claimed tick, not once each.
     let claimed = u64::try_from(per_tick.len()).unwrap();

@@ -132,17 +132,7 @@ impl utoipa::Modify for OpenApiDoc {
                 "Not modified: If-None-Match lists the current ETag (sent again in the ETag \
                  header)",
             );
-            if let Some(utoipa::openapi::RefOr::T(r)) = op.responses.responses.get_mut("304") {
-                r.headers.insert(
-                    "ETag".to_owned(),
-                    utoipa::openapi::RefOr::T(
-                        utoipa::openapi::HeaderBuilder::new()
-                            .schema(Some(h::string_schema(None)))
-                            .description(Some(ETAG_DOC))
-                            .build(),
-                    ),
-                );
-            }
+            h::response_header(op, "304", "ETag", ETAG_DOC);
             h::error_response(op, "400", BAD_LIST);
         }
         for (method, route) in CONDITIONAL_WRITES {
