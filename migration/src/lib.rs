@@ -25,6 +25,7 @@ mod m20261203_000020_add_run_external_id;
 mod m20261203_000025_create_idempotency_keys;
 mod m20261203_000026_notify_change_log;
 mod m20261203_000040_partition_history;
+mod m20261206_000050_create_status_counts;
 pub mod partitions;
 
 pub struct Migrator;
@@ -52,8 +53,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_add_run_external_id::Migration),
             Box::new(m20261203_000025_create_idempotency_keys::Migration),
             Box::new(m20261203_000026_notify_change_log::Migration),
-            // Keep last: the partitioning test migrates to just before it, with data.
+            // The partitioning test migrates to just before it, with data.
             Box::new(m20261203_000040_partition_history::Migration),
+            Box::new(m20261206_000050_create_status_counts::Migration),
         ]
     }
 }

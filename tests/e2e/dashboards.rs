@@ -9,8 +9,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, id, spawn_with, step_run_ids};
 
+/// These tests set timestamps straight in the database, which no change-log row records, so
+/// the dashboard cache (which only audited writes invalidate) is off here; its own tests are in
+/// dashboard_cache.rs.
 async fn app() -> TestApp {
-    spawn_with(|s| s.health_cache_seconds = 0).await
+    spawn_with(|s| {
+        s.health_cache_seconds = 0;
+        s.dashboard_cache_seconds = 0;
+    })
+    .await
 }
 
 /// Sets a run's timestamps directly: the API stamps them with the current time.

@@ -14,6 +14,8 @@ mod conditional;
 #[cfg(test)]
 mod cursors;
 #[cfg(test)]
+mod dashboard_cache;
+#[cfg(test)]
 mod dashboards;
 #[cfg(test)]
 mod database;

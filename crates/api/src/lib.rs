@@ -2,6 +2,7 @@
 //! document. [`app`] is the one app factory shared by the binary and the tests.
 
 pub mod access_log;
+pub mod aggregate_cache;
 pub mod auth;
 pub mod bulk;
 pub mod conditional;

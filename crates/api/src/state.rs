@@ -3,6 +3,7 @@ use std::time::Instant;
 
 use procdash_persistence::DatabaseConnection;
 
+use crate::aggregate_cache::AggregateCache;
 use crate::auth::rate_limit::{RateLimitConfig, RateLimitStore, RedisStoreSettings};
 use crate::auth::{KeyStore, TokenService};
 use crate::request_log::RequestLogSink;
@@ -100,7 +101,29 @@ pub struct AppState {
     pub idempotency: crate::idempotency::IdempotencySettings,
     /// The live change feed of this instance.
     pub events: crate::events::EventHub,
+    /// Computed dashboards, reused while the data version stands (DASHBOARD_CACHE_SECONDS).
+    pub aggregates: Aggregates,
     pub started: Instant,
+}
+
+/// The aggregates kept by [`crate::aggregate_cache`]; the default TTL is 5 seconds.
+pub struct Aggregates {
+    pub overview: AggregateCache<crate::dto::dashboards::Overview>,
+    pub process_dashboards: AggregateCache<crate::dto::dashboards::ProcessDashboard>,
+    /// Searchable fields per process and access (admin or not).
+    pub fields: AggregateCache<crate::dto::fields::SearchableFieldsResponse>,
+}
+
+impl Aggregates {
+    pub const DEFAULT_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            overview: AggregateCache::new(ttl),
+            process_dashboards: AggregateCache::new(ttl),
+            fields: AggregateCache::new(ttl),
+        }
+    }
 }
 
 impl AppState {
@@ -139,6 +162,7 @@ impl AppState {
             dispatch: procdash_persistence::repo::reruns::DispatchTargets::default(),
             idempotency: crate::idempotency::IdempotencySettings::default(),
             events: crate::events::EventHub::new(crate::events::EventSettings::default()),
+            aggregates: Aggregates::new(Aggregates::DEFAULT_TTL),
             started: Instant::now(),
         }
     }
@@ -179,6 +203,12 @@ impl AppState {
 
     pub fn with_events(mut self, settings: crate::events::EventSettings) -> Self {
         self.events = crate::events::EventHub::new(settings);
+        self
+    }
+
+    /// How long a computed dashboard may be reused at an unchanged data version; zero never.
+    pub fn with_aggregate_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.aggregates = Aggregates::new(ttl);
         self
     }
 

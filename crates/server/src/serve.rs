@@ -197,6 +197,7 @@ pub async fn start(settings: &Settings, run_migrations: bool) -> Result<Running,
             .with_reads(reads)
             .with_lifecycle(lifecycle)
             .with_dispatch(dispatch)
+            .with_aggregate_cache(Duration::from_secs(settings.dashboard_cache_seconds))
             .with_events(procdash_api::events::EventSettings {
                 retention: chrono::Duration::minutes(i64::from(settings.events_retention_minutes)),
                 heartbeat: Duration::from_secs(settings.events_heartbeat_seconds),

@@ -8,7 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every environment variable procdash reads, lowercased as keys of [`Settings`].
-pub const ENV_KEYS: [&str; 61] = [
+pub const ENV_KEYS: [&str; 62] = [
     "DATABASE_READ_URL",
     "READ_MAX_LAG_SECONDS",
     "RATE_LIMIT_STORE",
@@ -28,6 +28,7 @@ pub const ENV_KEYS: [&str; 61] = [
     "EVENTS_POLL_MILLIS",
     "SEARCH_ALL_META",
     "HEALTH_CACHE_SECONDS",
+    "DASHBOARD_CACHE_SECONDS",
     "STUCK_FACTOR",
     "STUCK_MIN_SECONDS",
     "LATE_AFTER_SECONDS",
@@ -171,6 +172,9 @@ pub struct Settings {
     pub late_after_seconds: u64,
     /// How long the per-process stuck limits are reused; 0 computes them on every request.
     pub health_cache_seconds: u64,
+    /// How long a computed overview or process dashboard is reused while no audited write has
+    /// happened since; 0 computes them on every request.
+    pub dashboard_cache_seconds: u64,
     /// Hosts reruns and webhooks may call: exact hosts or `.suffix` entries (comma-separated or
     /// a JSON array). Private, loopback and link-local addresses need an exact entry.
     #[serde(deserialize_with = "string_or_list")]
@@ -249,6 +253,7 @@ impl Default for Settings {
             stuck_min_seconds: 600,
             late_after_seconds: 900,
             health_cache_seconds: 30,
+            dashboard_cache_seconds: 5,
             outbound_allowed_hosts: String::new(),
             automation_server_url: None,
             automation_server_token: None,

@@ -1,9 +1,11 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Duration, Utc};
 use procdash_domain::dashboard::{hms, percent};
 use procdash_domain::{PageRequest, Paging, RunFilter, RunOrder};
+use procdash_persistence::audit;
 use procdash_persistence::repo::dashboards::{self, RunCounts, RunScope};
 use procdash_persistence::repo::{processes, runs};
 
@@ -64,20 +66,33 @@ pub async fn process_dashboard(
     state: web::Data<AppState>,
     path: web::Path<i64>,
     params: web::Query<DashboardParams>,
-) -> ApiResult<web::Json<ProcessDashboard>> {
-    Ok(web::Json(
-        dashboard_of(&state, path.into_inner(), &params).await?,
-    ))
+) -> ApiResult<HttpResponse> {
+    let board = dashboard_of(&state, path.into_inner(), &params).await?;
+    Ok(HttpResponse::Ok().json(&*board))
 }
 
 /// The dashboard of one process: what `GET /dashboard/process/{id}` answers and its CSV export
-/// holds.
+/// holds. Reused while the data version stands (see [`crate::aggregate_cache`]).
 pub(crate) async fn dashboard_of(
     state: &AppState,
     process_id: i64,
     params: &DashboardParams,
-) -> ApiResult<ProcessDashboard> {
+) -> ApiResult<Arc<ProcessDashboard>> {
     window(params.since, params.until)?;
+    let version = audit::version::data_version(state.read_db()).await?;
+    let key = format!("{process_id}|{:?}|{:?}", params.since, params.until);
+    state
+        .aggregates
+        .process_dashboards
+        .get_or_compute(&key, version, compute_dashboard(state, process_id, params))
+        .await
+}
+
+async fn compute_dashboard(
+    state: &AppState,
+    process_id: i64,
+    params: &DashboardParams,
+) -> ApiResult<ProcessDashboard> {
     let process = processes::get(state.read_db(), process_id).await?;
     let scope = RunScope {
         process_id: Some(process.id),
@@ -267,12 +282,20 @@ pub async fn process_overview(
         responses::Common, responses::Authenticated,
     )
 )]
-pub async fn overview(
-    _auth: Auth<AnyRole>,
-    state: web::Data<AppState>,
-) -> ApiResult<web::Json<Overview>> {
+pub async fn overview(_auth: Auth<AnyRole>, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let version = audit::version::data_version(state.read_db()).await?;
+    let overview = state
+        .aggregates
+        .overview
+        .get_or_compute("overview", version, compute_overview(&state))
+        .await?;
+    Ok(HttpResponse::Ok().json(&*overview))
+}
+
+/// Every live process's counts, computed now.
+async fn compute_overview(state: &AppState) -> ApiResult<Overview> {
     let rules = state.health.rules(state.read_db()).await?;
-    let counts: HashMap<i64, (RunCounts, i64)> = counts_of(&state, &rules, &RunScope::default())
+    let counts: HashMap<i64, (RunCounts, i64)> = counts_of(state, &rules, &RunScope::default())
         .await?
         .into_iter()
         .map(|(c, s)| (c.process_id, (c, s)))
@@ -305,8 +328,8 @@ pub async fn overview(
             .then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.process_id.cmp(&b.process_id))
     });
-    Ok(web::Json(Overview {
+    Ok(Overview {
         generated_at: Utc::now(),
         processes: rows,
-    }))
+    })
 }

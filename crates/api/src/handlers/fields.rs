@@ -1,7 +1,8 @@
 //! Field discovery for a process's runs: `searchable-fields` and its seed alias
 //! `filter-metadata` answer the same body.
 
-use actix_web::web;
+use actix_web::{HttpResponse, web};
+use procdash_persistence::audit;
 use procdash_persistence::repo::fields::{self, ValueAccess};
 
 use crate::auth::{AnyRole, Auth};
@@ -10,13 +11,34 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::responses;
 use crate::state::AppState;
 
+/// Reused while the data version stands (see [`crate::aggregate_cache`]): discovery reads
+/// every live run of the process.
 async fn discover(
     auth: &Auth<AnyRole>,
     state: &AppState,
     process_id: i64,
-) -> ApiResult<web::Json<SearchableFieldsResponse>> {
+) -> ApiResult<HttpResponse> {
+    let admin = auth.is_admin();
+    let version = audit::version::data_version(state.read_db()).await?;
+    let found = state
+        .aggregates
+        .fields
+        .get_or_compute(
+            &format!("{process_id}|{admin}"),
+            version,
+            compute(state, process_id, admin),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(&*found))
+}
+
+async fn compute(
+    state: &AppState,
+    process_id: i64,
+    admin: bool,
+) -> ApiResult<SearchableFieldsResponse> {
     // A user key sees the values of the fields neutralization keeps, nothing else.
-    let access = if auth.is_admin() {
+    let access = if admin {
         ValueAccess::All
     } else {
         ValueAccess::KeptFields {
@@ -24,10 +46,7 @@ async fn discover(
         }
     };
     let found = fields::discover(state.read_db(), process_id, access).await?;
-    Ok(web::Json(SearchableFieldsResponse::new(
-        found,
-        &state.info.prefix,
-    )))
+    Ok(SearchableFieldsResponse::new(found, &state.info.prefix))
 }
 
 /// The fields a process's runs can be filtered and sorted on, with the metadata values seen.
@@ -46,7 +65,7 @@ pub async fn searchable_fields(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> ApiResult<web::Json<SearchableFieldsResponse>> {
+) -> ApiResult<HttpResponse> {
     discover(&auth, &state, path.into_inner()).await
 }
 
@@ -66,6 +85,6 @@ pub async fn filter_metadata(
     auth: Auth<AnyRole>,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-) -> ApiResult<web::Json<SearchableFieldsResponse>> {
+) -> ApiResult<HttpResponse> {
     discover(&auth, &state, path.into_inner()).await
 }

@@ -56,11 +56,15 @@ pub async fn run(options: &RunOptions) -> Result<Vec<Row>, Error> {
     for scenario in &options.scenarios {
         let scenario = *scenario;
         let t = Arc::clone(&target);
+        // On stderr, so the table stays clean: the time span of each scenario lets a database
+        // log be cut per scenario (crates/bench/scripts/explain-reads.sh).
+        eprintln!("procdash-bench: {} from {}", scenario.name(), stamp());
         let sample = load::drive(window, move |client, i| {
             let request = t.request(scenario, client, i);
             send(request)
         })
         .await;
+        eprintln!("procdash-bench: {} until {}", scenario.name(), stamp());
         rows.push(Row {
             scenario: scenario.name().to_owned(),
             note: target.note(scenario, options.deep_page),
@@ -68,6 +72,13 @@ pub async fn run(options: &RunOptions) -> Result<Vec<Row>, Error> {
         });
     }
     Ok(rows)
+}
+
+/// Now, in UTC to the millisecond, as PostgreSQL's `%m` log prefix writes it.
+fn stamp() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+        .to_string()
 }
 
 fn client(key: &str, clients: usize) -> Result<Client, Error> {

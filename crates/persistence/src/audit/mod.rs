@@ -10,6 +10,7 @@ pub mod feed;
 pub mod query;
 pub mod redact;
 pub mod snapshot;
+pub mod version;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};

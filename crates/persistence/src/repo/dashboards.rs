@@ -1,6 +1,8 @@
 //! Dashboard aggregates: counts per status, completion and step durations, per-step breakdowns
 //! and the late/stuck counts, all as SQL aggregates over live rows (never by loading runs).
 //! Percentiles use the nearest-rank method with window functions, the same on both backends.
+//! Without a time window, status counts come from the live counters ([`status_counts`]) and the
+//! rest from partial indexes on live rows (migration 000050), so nothing counts every run.
 
 use std::collections::HashMap;
 
@@ -8,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
 
 use crate::PersistenceError;
+use crate::repo::status_counts;
 use crate::sql::Sql;
 
 /// Seconds between two timestamp columns.
@@ -27,6 +30,11 @@ pub struct RunScope {
 }
 
 impl RunScope {
+    /// No time window: every live run of the scope counts, so the counters answer.
+    fn unwindowed(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
+
     /// `AND ...` conditions on the runs table aliased `r`.
     fn conditions(&self, sql: &mut Sql) -> String {
         let mut out = String::from(" r.deleted_at IS NULL");
@@ -66,8 +74,95 @@ impl RunCounts {
     }
 }
 
-/// Counts per process for the scope, in one grouped query.
+/// Counts per process for the scope: from the counters and three indexed counts without a
+/// window, in one grouped query over the window's runs with one.
 pub async fn run_counts(
+    db: &impl ConnectionTrait,
+    scope: &RunScope,
+    recent_since: DateTime<Utc>,
+    late_before: DateTime<Utc>,
+) -> Result<Vec<RunCounts>, PersistenceError> {
+    if scope.unwindowed() {
+        counted_run_counts(db, scope, recent_since, late_before).await
+    } else {
+        grouped_run_counts(db, scope, recent_since, late_before).await
+    }
+}
+
+async fn counted_run_counts(
+    db: &impl ConnectionTrait,
+    scope: &RunScope,
+    recent_since: DateTime<Utc>,
+    late_before: DateTime<Utc>,
+) -> Result<Vec<RunCounts>, PersistenceError> {
+    let statuses = status_counts::runs_by_process(db, scope.process_id).await?;
+    let recent = count_where(db, scope, "r.created_at >= ", recent_since).await?;
+    let recent_failures = count_where(
+        db,
+        scope,
+        "r.status = 'failed' AND r.finished_at >= ",
+        recent_since,
+    )
+    .await?;
+    let late = count_where(
+        db,
+        scope,
+        "r.status = 'pending' AND r.created_at < ",
+        late_before,
+    )
+    .await?;
+    let of = |map: &HashMap<i64, i64>, id: i64| map.get(&id).copied().unwrap_or(0);
+    Ok(statuses
+        .into_iter()
+        .map(|(process_id, by_status)| {
+            let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
+            RunCounts {
+                process_id,
+                pending: n("pending"),
+                running: n("running"),
+                completed: n("completed"),
+                failed: n("failed"),
+                cancelled: n("cancelled"),
+                recent_runs: of(&recent, process_id),
+                recent_failures: of(&recent_failures, process_id),
+                late: of(&late, process_id),
+            }
+        })
+        .collect())
+}
+
+/// Live runs of the scope per process that meet `condition` followed by the bound `value`.
+async fn count_where(
+    db: &impl ConnectionTrait,
+    scope: &RunScope,
+    condition: &str,
+    value: DateTime<Utc>,
+) -> Result<HashMap<i64, i64>, PersistenceError> {
+    let mut sql = Sql::new(db.get_database_backend());
+    let conditions = scope.conditions(&mut sql);
+    let v = sql.bind(value);
+    sql.text = format!(
+        "SELECT r.process_id AS grp, CAST(COUNT(*) AS BIGINT) AS n FROM process_runs r \
+         WHERE{conditions} AND {condition}{v} GROUP BY r.process_id"
+    );
+    counts_by_group(db, sql).await
+}
+
+/// `(grp, n)` rows of a grouped count, as a map.
+async fn counts_by_group(
+    db: &impl ConnectionTrait,
+    sql: Sql,
+) -> Result<HashMap<i64, i64>, PersistenceError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        grp: i64,
+        n: i64,
+    }
+    let rows = Row::find_by_statement(sql.statement()).all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.grp, r.n)).collect())
+}
+
+async fn grouped_run_counts(
     db: &impl ConnectionTrait,
     scope: &RunScope,
     recent_since: DateTime<Utc>,
@@ -126,13 +221,7 @@ pub async fn stuck_counts(
          WHERE{conditions} AND r.status = 'running' AND ({}) GROUP BY r.process_id",
         branches.join(" OR ")
     );
-    #[derive(FromQueryResult)]
-    struct Row {
-        grp: i64,
-        n: i64,
-    }
-    let rows = Row::find_by_statement(sql.statement()).all(db).await?;
-    Ok(rows.into_iter().map(|r| (r.grp, r.n)).collect())
+    counts_by_group(db, sql).await
 }
 
 /// Nearest-rank p50 and p95 of durations, grouped.
@@ -197,6 +286,24 @@ pub async fn completion_times(
     percentiles(db, sql, durations).await
 }
 
+/// `FROM step_runs sr` continued up to `WHERE ... AND` (or `WHERE`) with the scope's runs.
+/// Without a window the step runs are picked by their steps, through the live-step index: a
+/// live step run belongs to a live run (deletion cascades), so the join would only cost.
+fn step_runs_of(scope: &RunScope, sql: &mut Sql) -> String {
+    if scope.unwindowed() {
+        match scope.process_id {
+            Some(p) => format!(
+                "WHERE sr.step_id IN (SELECT id FROM process_steps WHERE process_id = {}) AND",
+                sql.bind(p)
+            ),
+            None => "WHERE".to_owned(),
+        }
+    } else {
+        let conditions = scope.conditions(sql);
+        format!("JOIN process_runs r ON r.id = sr.run_id WHERE{conditions} AND")
+    }
+}
+
 /// Durations of successful live step runs of the scope's runs, per step.
 pub async fn step_durations(
     db: &impl ConnectionTrait,
@@ -204,21 +311,23 @@ pub async fn step_durations(
 ) -> Result<HashMap<i64, Percentiles>, PersistenceError> {
     let backend = db.get_database_backend();
     let mut sql = Sql::new(backend);
-    let conditions = scope.conditions(&mut sql);
     let d = seconds_between(backend, "sr.started_at", "sr.finished_at");
     let durations = format!(
-        "SELECT sr.step_id AS grp, {d} AS d FROM step_runs sr JOIN process_runs r ON r.id = sr.run_id \
-         WHERE{conditions} AND sr.deleted_at IS NULL AND sr.status = 'success' \
-         AND sr.started_at IS NOT NULL AND sr.finished_at IS NOT NULL"
+        "SELECT sr.step_id AS grp, {d} AS d FROM step_runs sr {} sr.deleted_at IS NULL \
+         AND sr.status = 'success' AND sr.started_at IS NOT NULL AND sr.finished_at IS NOT NULL",
+        step_runs_of(scope, &mut sql)
     );
     percentiles(db, sql, durations).await
 }
 
-/// Live step runs of the scope's runs by step and status.
+/// Live step runs of the scope's runs by step and status (from the counters without a window).
 pub async fn step_status_counts(
     db: &impl ConnectionTrait,
     scope: &RunScope,
 ) -> Result<HashMap<i64, HashMap<String, i64>>, PersistenceError> {
+    if scope.unwindowed() {
+        return status_counts::step_runs_by_step(db, scope.process_id).await;
+    }
     let backend = db.get_database_backend();
     let mut sql = Sql::new(backend);
     let conditions = scope.conditions(&mut sql);

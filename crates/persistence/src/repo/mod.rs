@@ -25,6 +25,7 @@ pub(crate) mod run_filters;
 pub mod run_metadata;
 pub mod run_search;
 pub mod runs;
+pub mod status_counts;
 pub mod step_runs;
 pub mod steps;
 pub mod webhooks;

@@ -15,8 +15,8 @@ use tracing::instrument;
 use crate::audit::{self, Change, snapshot};
 use crate::entities::{process, process_run, step_run};
 use crate::paging::{self, KeyKind, SortSpec};
-use crate::repo::run_filters;
 use crate::repo::steps;
+use crate::repo::{run_filters, status_counts};
 use crate::{Actor, PersistenceError, clock, convert, tx};
 
 /// Starts a run: the run and one pending step run per live step, in one transaction.
@@ -214,7 +214,18 @@ pub async fn list(
         id: Expr::col((process_run::Entity, process_run::Column::Id)),
         direction: order.direction,
     };
-    page_of(db, filtered(filter, backend), &sort, paging).await
+    // A listing narrowed by process and status alone is counted by the live counters.
+    let known_total = match paging {
+        Paging::Offset(_) if status_counts::can_count(filter) => {
+            Some(status_counts::live_runs(db, filter.process_id, filter.status).await?)
+        }
+        _ => None,
+    };
+    let (query, total) =
+        paging::window_with_total(db, filtered(filter, backend), &sort, paging, known_total)
+            .await?;
+    let items = with_step_runs(db, query.all(db).await?).await?;
+    Ok(paging::page(items, total, paging))
 }
 
 fn key_kind(field: RunOrderField) -> KeyKind {
