@@ -54,15 +54,12 @@ pub struct FieldDiscovery {
     pub metadata: Vec<MetadataField>,
 }
 
+/// One row of [`observed`]: a (key, JSON type) pair, or a (key, scalar value as JSON text).
 #[derive(Debug, FromQueryResult)]
-struct KeyType {
+struct Observed {
     key: String,
-    json_type: String,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct JsonText {
-    v: String,
+    json_type: Option<String>,
+    v: Option<String>,
 }
 
 /// The fields of a live process's runs.
@@ -78,11 +75,20 @@ pub async fn discover(
     for declared in declared_fields(&process.meta) {
         keys.insert(declared.name.clone(), (Some(declared), BTreeSet::new()));
     }
-    for row in observed_types(db, backend, process_id).await? {
-        let json_type = JsonType::from_sql_name(&row.json_type).ok_or_else(|| {
-            PersistenceError::Corrupt(format!("unknown JSON type {:?}", row.json_type))
-        })?;
-        keys.entry(row.key).or_default().1.insert(json_type);
+    let mut values: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for row in observed(db, backend, process_id).await? {
+        if let Some(json_type) = row.json_type {
+            let json_type = JsonType::from_sql_name(&json_type).ok_or_else(|| {
+                PersistenceError::Corrupt(format!("unknown JSON type {json_type:?}"))
+            })?;
+            keys.entry(row.key.clone()).or_default().1.insert(json_type);
+        }
+        if let Some(v) = row.v {
+            let value = serde_json::from_str(&v).map_err(|e| {
+                PersistenceError::Corrupt(format!("metadata value is not JSON: {e}"))
+            })?;
+            values.entry(row.key).or_default().push(value);
+        }
     }
     let visible: Option<Vec<String>> = match access {
         ValueAccess::All => None,
@@ -97,10 +103,10 @@ pub async fn discover(
         } else if !may_hold_scalars && declared.is_none() {
             (ValuesListing::NotScalar, Vec::new())
         } else {
-            let found = distinct_values(db, backend, process_id, &name).await?;
-            let (listing, mut values) = fields::listing(declared.is_some(), found);
-            fields::sort_values(&mut values);
-            (listing, values)
+            let found = values.remove(&name).unwrap_or_default();
+            let (listing, mut shown) = fields::listing(declared.is_some(), found);
+            fields::sort_values(&mut shown);
+            (listing, shown)
         };
         metadata.push(MetadataField {
             name,
@@ -117,67 +123,49 @@ pub async fn discover(
     })
 }
 
-/// Each (key, JSON type) pair present in the metadata of the process's live runs.
-async fn observed_types(
+/// In one pass over the process's live runs (the rows are read once, however many keys): each
+/// (key, JSON type) pair present in their metadata, and per key up to `MAX_LISTED_VALUES + 1`
+/// distinct scalar values of the runs that are not neutralized (the limit keeps a
+/// high-cardinality key's answer small). Values come as JSON text, types as the backend's names.
+async fn observed(
     db: &impl ConnectionTrait,
     backend: DbBackend,
     process_id: i64,
-) -> Result<Vec<KeyType>, PersistenceError> {
-    let sql = match backend {
+) -> Result<Vec<Observed>, PersistenceError> {
+    let pairs = match backend {
         DbBackend::Postgres => {
-            "SELECT j.key AS key, jsonb_typeof(j.value) AS json_type \
+            "SELECT j.key AS key, jsonb_typeof(j.value) AS json_type, \
+               CASE WHEN r.neutralized_at IS NULL \
+                 AND jsonb_typeof(j.value) IN ('string', 'number', 'boolean') \
+               THEN j.value::text END AS v \
              FROM process_runs r CROSS JOIN LATERAL jsonb_each( \
                CASE WHEN jsonb_typeof(r.meta) = 'object' THEN r.meta ELSE '{}'::jsonb END) j \
-             WHERE r.process_id = $1 AND r.deleted_at IS NULL \
-             GROUP BY j.key, jsonb_typeof(j.value)"
+             WHERE r.process_id = $1 AND r.deleted_at IS NULL"
         }
         _ => {
-            "SELECT j.key AS key, j.type AS json_type \
+            "SELECT j.key AS key, j.type AS json_type, \
+               CASE WHEN r.neutralized_at IS NULL \
+                 AND j.type IN ('true', 'false', 'integer', 'real', 'text') \
+               THEN CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+                 ELSE json_quote(j.value) END END AS v \
              FROM process_runs r, json_each(r.meta) j \
-             WHERE r.process_id = ? AND r.deleted_at IS NULL AND json_type(r.meta) = 'object' \
-             GROUP BY j.key, j.type"
+             WHERE r.process_id = ? AND r.deleted_at IS NULL AND json_type(r.meta) = 'object'"
         }
     };
-    let stmt = Statement::from_sql_and_values(backend, sql, [process_id.into()]);
-    Ok(KeyType::find_by_statement(stmt).all(db).await?)
-}
-
-/// Up to `MAX_LISTED_VALUES + 1` distinct scalar values of one key, from the process's live
-/// runs that are not neutralized. The limit keeps a high-cardinality key cheap.
-async fn distinct_values(
-    db: &impl ConnectionTrait,
-    backend: DbBackend,
-    process_id: i64,
-    key: &str,
-) -> Result<Vec<Value>, PersistenceError> {
+    let limit = match backend {
+        DbBackend::Postgres => "$2",
+        _ => "?",
+    };
+    let sql = format!(
+        "WITH pairs AS MATERIALIZED ({pairs}) \
+         SELECT key, json_type, CAST(NULL AS TEXT) AS v FROM (SELECT DISTINCT key, json_type FROM pairs) AS t \
+         UNION ALL \
+         SELECT key, CAST(NULL AS TEXT) AS json_type, v FROM ( \
+           SELECT key, v, ROW_NUMBER() OVER (PARTITION BY key ORDER BY v) AS rn \
+           FROM (SELECT DISTINCT key, v FROM pairs WHERE v IS NOT NULL) AS d) AS ranked \
+         WHERE rn <= {limit}"
+    );
     let limit = i64::try_from(MAX_LISTED_VALUES + 1).unwrap_or(i64::MAX);
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "SELECT DISTINCT (r.meta -> $2)::text AS v FROM process_runs r \
-             WHERE r.process_id = $1 AND r.deleted_at IS NULL AND r.neutralized_at IS NULL \
-               AND jsonb_typeof(r.meta) = 'object' \
-               AND jsonb_typeof(r.meta -> $2) IN ('string', 'number', 'boolean') \
-             LIMIT $3"
-        }
-        _ => {
-            "SELECT DISTINCT CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
-               ELSE json_quote(j.value) END AS v \
-             FROM process_runs r, json_each(r.meta) j \
-             WHERE r.process_id = ? AND r.deleted_at IS NULL AND r.neutralized_at IS NULL \
-               AND json_type(r.meta) = 'object' AND j.key = ? \
-               AND j.type IN ('true', 'false', 'integer', 'real', 'text') \
-             LIMIT ?"
-        }
-    };
-    let stmt =
-        Statement::from_sql_and_values(backend, sql, [process_id.into(), key.into(), limit.into()]);
-    JsonText::find_by_statement(stmt)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| {
-            serde_json::from_str(&row.v)
-                .map_err(|e| PersistenceError::Corrupt(format!("metadata value is not JSON: {e}")))
-        })
-        .collect()
+    let stmt = Statement::from_sql_and_values(backend, sql, [process_id.into(), limit.into()]);
+    Ok(Observed::find_by_statement(stmt).all(db).await?)
 }
