@@ -101,20 +101,18 @@ fn after_condition(sort: &SortSpec, after: &Position) -> Result<Condition, Persi
     };
     Ok(match bound_key(&after.key, *kind)? {
         Some(k0) => {
-            let mut later = Condition::any().add(past(key.clone(), k0.clone())).add(
+            let later = Condition::any().add(past(key.clone(), k0.clone())).add(
                 Condition::all()
                     .add(key.clone().eq(k0.clone()))
                     .add(id_past),
             );
             if sort.nullable {
-                later = later.add(key.clone().is_null());
-            }
-            // The OR above is no index range; the redundant bound `key >= k0` (`<=` going
-            // down) is, so the scan starts at the cursor instead of at the first row (page
-            // 10,000 of 1,000,000 runs: 951 ms at p95 without it).
-            if sort.nullable {
-                later
+                // NULL keys come after every value: no bound on the key holds for them.
+                later.add(key.clone().is_null())
             } else {
+                // The OR above is no index range; the redundant bound `key >= k0` (`<=` going
+                // down) is, so the scan starts at the cursor instead of at the first row (page
+                // 10,000 of 1,000,000 runs: 951 ms at p95 without it).
                 let bound = if asc {
                     key.clone().gte(k0)
                 } else {
@@ -187,5 +185,45 @@ pub fn page<T>(items: Vec<T>, total: Option<u64>, paging: &Paging) -> Page<T> {
     match (paging, total) {
         (Paging::Offset(request), Some(total)) => Page::new(items, total, *request),
         _ => Page::keyset(items, paging.size()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::sea_query::{Alias, PostgresQueryBuilder, Query};
+    use serde_json::json;
+
+    fn sql_after(nullable: bool, direction: SortDirection) -> String {
+        let sort = SortSpec {
+            key: Some((Expr::col(Alias::new("created_at")), KeyKind::Timestamp)),
+            nullable,
+            id: Expr::col(Alias::new("id")),
+            direction,
+        };
+        let after = Position {
+            key: json!("2026-01-01T00:00:00Z"),
+            id: 7,
+        };
+        Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new("t"))
+            .cond_where(after_condition(&sort, &after).unwrap())
+            .to_string(PostgresQueryBuilder)
+    }
+
+    #[test]
+    fn a_not_null_key_gets_an_index_range_bound_at_the_cursor() {
+        let down = sql_after(false, SortDirection::Desc);
+        assert!(down.contains(r#""created_at" <= '2026-01-01"#), "{down}");
+        let up = sql_after(false, SortDirection::Asc);
+        assert!(up.contains(r#""created_at" >= '2026-01-01"#), "{up}");
+    }
+
+    #[test]
+    fn a_nullable_key_gets_no_bound_so_its_null_rows_stay_reachable() {
+        let down = sql_after(true, SortDirection::Desc);
+        assert!(!down.contains("<="), "{down}");
+        assert!(down.contains(r#""created_at" IS NULL"#), "{down}");
     }
 }

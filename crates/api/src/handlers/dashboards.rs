@@ -50,6 +50,9 @@ fn finished(c: &RunCounts) -> i64 {
 }
 
 /// One process: its latest runs, statistics and the step breakdown.
+///
+/// A computed dashboard is reused until the next audited write, for at most
+/// `DASHBOARD_CACHE_SECONDS` (default 5).
 #[utoipa::path(
     get, path = "/api/v1/dashboard/process/{process_id}", tag = "dashboards",
     params(("process_id" = i64, Path, description = "Process id"), DashboardParams),
@@ -274,6 +277,9 @@ pub async fn process_overview(
 }
 
 /// Every live process in one call, most failures in the last 24 hours first.
+///
+/// A computed overview is reused until the next audited write, for at most
+/// `DASHBOARD_CACHE_SECONDS` (default 5); `generated_at` says when it was computed.
 #[utoipa::path(
     get, path = "/api/v1/dashboard/overview", tag = "dashboards",
     security(("api_key" = []), ("bearer" = [])),

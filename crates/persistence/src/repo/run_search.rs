@@ -46,7 +46,7 @@ pub async fn search(
         id: Expr::col((process_run::Entity, process_run::Column::Id)),
         direction: SortDirection::Desc,
     };
-    runs::page_of(db, query, &sort, paging).await
+    runs::page_of(db, query, &sort, paging, None).await
 }
 
 fn lower_like(column: process_run::Column, pattern: &str) -> sea_orm::sea_query::SimpleExpr {

@@ -221,11 +221,7 @@ pub async fn list(
         }
         _ => None,
     };
-    let (query, total) =
-        paging::window_with_total(db, filtered(filter, backend), &sort, paging, known_total)
-            .await?;
-    let items = with_step_runs(db, query.all(db).await?).await?;
-    Ok(paging::page(items, total, paging))
+    page_of(db, filtered(filter, backend), &sort, paging, known_total).await
 }
 
 fn key_kind(field: RunOrderField) -> KeyKind {
@@ -242,14 +238,16 @@ fn key_kind(field: RunOrderField) -> KeyKind {
 }
 
 /// One page of the runs `query` selects in the `sort` order, each with its live step runs:
-/// two queries besides the count (none when paging by keyset), whatever the page size.
+/// two queries besides the count (none when paging by keyset, or when `known_total` gives it),
+/// whatever the page size.
 pub(crate) async fn page_of(
     db: &impl ConnectionTrait,
     query: Select<process_run::Entity>,
     sort: &SortSpec,
     paging: &Paging,
+    known_total: Option<u64>,
 ) -> Result<Page<ProcessRun>, PersistenceError> {
-    let (query, total) = paging::window(db, query, sort, paging).await?;
+    let (query, total) = paging::window_with_total(db, query, sort, paging, known_total).await?;
     let items = with_step_runs(db, query.all(db).await?).await?;
     Ok(paging::page(items, total, paging))
 }
